@@ -1,0 +1,241 @@
+// Package state owns a container's state directory, <root>/<id>: the record
+// of what hull made, written atomically and locked against concurrent
+// commands, and the container's status derived from the kernel.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hull-oci/hull/libcontainer/fileutil"
+	"github.com/hull-oci/hull/libcontainer/proc"
+	"github.com/hull-oci/hull/libcontainer/spec"
+)
+
+// Status is the runtime-spec status of a container.
+type Status string
+
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
+)
+
+var (
+	ErrExist    = errors.New("container with this id already exists")
+	ErrNotExist = errors.New("container does not exist")
+)
+
+const (
+	stateFile = "state.json"
+	fifoFile  = "exec.fifo"
+)
+
+// State is what hull records about a container. It is written before each
+// side effect it describes, so that `delete --force` can always undo them.
+type State struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	PidStart    uint64            `json:"pidStartTime"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Ready is set once the init finished setting up and waits for start.
+	Ready bool         `json:"ready"`
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// Namespaces and Process are what exec needs to enter the container
+	// with the same confinement.
+	Namespaces []spec.Namespace `json:"namespaces,omitempty"`
+	Process    spec.Process     `json:"process"`
+}
+
+// ValidateID rejects ids that could escape the state root or confuse tools.
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id must not be empty")
+	}
+	if id == "." || id == ".." || strings.ContainsAny(id, "/\x00") || strings.HasPrefix(id, ".") {
+		return fmt.Errorf("invalid container id %q: it must not contain '/' or start with '.'", id)
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("invalid container id: longer than 1024 bytes")
+	}
+	return nil
+}
+
+// Dir is an open, locked state directory.
+type Dir struct {
+	Path string
+	ID   string
+	lock *os.File
+}
+
+// Create makes and locks the state directory of a new container.
+func Create(root, id string) (*Dir, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", root, err)
+	}
+	path := filepath.Join(root, id)
+	if err := os.Mkdir(path, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id exists: %s", id)
+		}
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	d, err := lock(path, id)
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	return d, nil
+}
+
+// Open locks the state directory of an existing container. Commands that
+// change a container hold the lock for their whole run.
+func Open(root, id string) (*Dir, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	return lock(filepath.Join(root, id), id)
+}
+
+// Peek opens the state directory without locking, for read-only commands:
+// state.json is only ever replaced atomically, so a reader needs no lock and
+// never waits behind a slow create.
+func Peek(root, id string) (*Dir, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(root, id)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, notExist(id)
+		}
+		return nil, err
+	}
+	return &Dir{Path: path, ID: id}, nil
+}
+
+func notExist(id string) error {
+	return fmt.Errorf("container %q does not exist: %w", id, ErrNotExist)
+}
+
+func lock(path, id string) (*Dir, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, notExist(id)
+		}
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	// A delete may have removed the directory while we waited for the lock.
+	if _, err := os.Stat(path); err != nil {
+		f.Close()
+		return nil, notExist(id)
+	}
+	return &Dir{Path: path, ID: id, lock: f}, nil
+}
+
+// Close releases the lock.
+func (d *Dir) Close() {
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
+}
+
+// FifoPath is the exec fifo the init waits on until `start`.
+func (d *Dir) FifoPath() string { return filepath.Join(d.Path, fifoFile) }
+
+// Load reads state.json. A directory without one is a create that died
+// before it recorded anything: its State has only the id.
+func (d *Dir) Load() (*State, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{ID: d.ID}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s: corrupt state: %w (delete --force removes it)", filepath.Join(d.Path, stateFile), err)
+	}
+	return &s, nil
+}
+
+// Save writes state.json atomically.
+func (d *Dir) Save(s *State) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return fileutil.WriteAtomic(filepath.Join(d.Path, stateFile), data, 0o600)
+}
+
+// Remove deletes the state directory and releases the lock.
+func (d *Dir) Remove() error {
+	err := os.RemoveAll(d.Path)
+	d.Close()
+	return err
+}
+
+// Status derives the status from the kernel now: the init must be alive with
+// the recorded start time, else the container is stopped, whatever was
+// recorded.
+func (d *Dir) Status(s *State) Status {
+	if !proc.Alive(s.Pid, s.PidStart) {
+		return Stopped
+	}
+	if !s.Ready {
+		return Creating
+	}
+	if _, err := os.Lstat(d.FifoPath()); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// List returns the ids under root, sorted.
+func List(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
