@@ -8,10 +8,24 @@ import (
 )
 
 func setProcess(s *specs.Spec, p *Plan) error {
-	sp := s.Process
-	if sp == nil {
+	if s.Process == nil {
 		return fieldErr("process", "must be set: create needs a process to run (args, cwd, user)")
 	}
+	return convertProcess(s.Process, p)
+}
+
+// ProcessFromSpec validates a process given on its own, as `exec --process`
+// passes it, against the container's namespaces and mappings in p.
+func ProcessFromSpec(sp *specs.Process, p *Plan) (*Process, error) {
+	q := &Plan{Namespaces: p.Namespaces, UIDMappings: p.UIDMappings, GIDMappings: p.GIDMappings}
+	if err := convertProcess(sp, q); err != nil {
+		return nil, err
+	}
+	p.Warnings = append(p.Warnings, q.Warnings...)
+	return &q.Process, nil
+}
+
+func convertProcess(sp *specs.Process, p *Plan) error {
 	if len(sp.Args) == 0 {
 		return fieldErr("process.args", `must not be empty: give the command to run, e.g. ["sh"]`)
 	}

@@ -58,8 +58,10 @@ type State struct {
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
 	// Namespaces and Process are what exec needs to enter the container
 	// with the same confinement.
-	Namespaces []spec.Namespace `json:"namespaces,omitempty"`
-	Process    spec.Process     `json:"process"`
+	Namespaces  []spec.Namespace       `json:"namespaces,omitempty"`
+	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
+	GIDMappings []specs.LinuxIDMapping `json:"gidMappings,omitempty"`
+	Process     spec.Process           `json:"process"`
 }
 
 // ValidateID rejects ids that could escape the state root or confuse tools.

@@ -1,0 +1,353 @@
+// Package libcontainer is the container lifecycle seen from outside: create
+// spawns and drives the init, the other verbs act on the recorded state.
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hull-oci/hull/libcontainer/fileutil"
+	"github.com/hull-oci/hull/libcontainer/hooks"
+	"github.com/hull-oci/hull/libcontainer/initproc"
+	"github.com/hull-oci/hull/libcontainer/nsenter"
+	"github.com/hull-oci/hull/libcontainer/proc"
+	"github.com/hull-oci/hull/libcontainer/spec"
+	"github.com/hull-oci/hull/libcontainer/state"
+	"github.com/hull-oci/hull/libcontainer/syncpipe"
+)
+
+// CreateOpts are the inputs of create besides the plan.
+type CreateOpts struct {
+	Root          string
+	ID            string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+}
+
+// Container is a container whose state directory is open (and locked when it
+// was loaded for a change).
+type Container struct {
+	dir   *state.Dir
+	State *state.State
+	// init is set when this process spawned the init (create, run): only the
+	// parent can reap it and learn its exit status.
+	init *exec.Cmd
+	// Warn receives what goes wrong without failing the command (a failing
+	// poststart or poststop hook, as the spec asks).
+	Warn func(string)
+}
+
+// Create builds the container and leaves its init waiting for start. On any
+// failure everything made so far is undone, in reverse order.
+func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
+	d, err := state.Create(o.Root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+			d.Remove()
+		}
+	}()
+
+	st := &state.State{
+		OCIVersion:  p.OCIVersion,
+		ID:          o.ID,
+		Bundle:      p.Bundle,
+		Rootfs:      p.Rootfs,
+		Owner:       owner(),
+		Annotations: p.Annotations,
+		Hooks:       p.Hooks,
+		Namespaces:  p.Namespaces,
+		UIDMappings: p.UIDMappings,
+		GIDMappings: p.GIDMappings,
+		Process:     p.Process,
+	}
+	// Recorded before any side effect, so that delete --force can always
+	// find what to undo, even after a SIGKILL of this process.
+	if err := d.Save(st); err != nil {
+		return nil, err
+	}
+
+	if err := unix.Mkfifo(d.FifoPath(), 0o600); err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	// O_RDWR never blocks on a fifo; the init reads from it until `start`
+	// writes, and `start` gets ENXIO if the init is gone.
+	fifo, err := os.OpenFile(d.FifoPath(), os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	init := &initSpawn{plan: p, cfg: syncpipe.InitConfig{
+		NoPivot:     o.NoPivot,
+		PreserveFDs: o.PreserveFDs,
+		UserNS:      p.HasNamespace(specs.UserNamespace),
+		ConsoleFD:   -1,
+	}}
+	init.cfg.ID = o.ID
+	if !o.NoNewKeyring {
+		init.cfg.Keyring = o.ID
+	}
+	init.fifo = fifo
+	if p.Process.Terminal {
+		if o.ConsoleSocket == "" {
+			return nil, errors.New("process.terminal is true but no --console-socket was given: pass one, or set terminal to false")
+		}
+		sock, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return nil, err
+		}
+		defer sock.Close()
+		init.console = sock
+	}
+	cmd, conn, err := init.start()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	undo = append(undo, func() { killAndReap(cmd) })
+
+	start, err := proc.StartTime(cmd.Process.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("init process: %w", err)
+	}
+	st.Pid, st.PidStart = cmd.Process.Pid, start
+	if err := d.Save(st); err != nil {
+		return nil, err
+	}
+	if p.Process.OOMScoreAdj != nil {
+		path := "/proc/" + strconv.Itoa(st.Pid) + "/oom_score_adj"
+		if err := os.WriteFile(path, []byte(strconv.Itoa(*p.Process.OOMScoreAdj)), 0); err != nil {
+			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+	}
+	if err := init.handshake(conn, cmd); err != nil {
+		return nil, err
+	}
+	c = &Container{dir: d, State: st, init: cmd}
+	if h := p.Hooks; h != nil {
+		// runc's order: prestart (deprecated) then createRuntime, both in
+		// the runtime's namespaces while the init waits.
+		hs := c.OCIState()
+		hs.Status = specs.StateCreating
+		if err := hooks.Run("hooks.prestart", h.Prestart, hs); err != nil {
+			return nil, err
+		}
+		if err := hooks.Run("hooks.createRuntime", h.CreateRuntime, hs); err != nil {
+			return nil, err
+		}
+	}
+
+	st.Ready = true
+	st.Created = time.Now().UTC()
+	if err := d.Save(st); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := WritePidFile(o.PidFile, st.Pid); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// WritePidFile writes the pid as bare digits with no newline, atomically:
+// engines read it as soon as create returns.
+func WritePidFile(path string, pid int) error {
+	if err := fileutil.WriteAtomic(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	return nil
+}
+
+func dialConsole(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("--console-socket %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func owner() string {
+	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
+}
+
+func killAndReap(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+// initSpawn starts the init and drives the handshake with it.
+type initSpawn struct {
+	plan    *spec.Plan
+	cfg     syncpipe.InitConfig
+	fifo    *os.File
+	console *os.File
+	// joinPid is an open pid namespace to join: the parent joins it on a
+	// dedicated thread before the clone, because setns(CLONE_NEWPID) only
+	// moves children, and the init must be one.
+	joinPid *os.File
+	// beforeClone, if set, runs once the namespaces to join are open and
+	// may veto the clone (exec checks that they belong to the container).
+	beforeClone func() error
+}
+
+// start spawns the init. New namespaces come from clone flags; existing
+// ones are joined by the nsenter constructor in the init before its Go
+// runtime starts, except the pid namespace (see joinPid).
+func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sync socket: %w", err)
+	}
+	parent := os.NewFile(uintptr(pair[0]), "sync-parent")
+	child := os.NewFile(uintptr(pair[1]), "sync-child")
+	defer child.Close()
+
+	var extra []*os.File
+	for fd := 3; fd < 3+s.cfg.PreserveFDs; fd++ {
+		extra = append(extra, os.NewFile(uintptr(fd), "preserved"))
+	}
+	add := func(f *os.File) int {
+		extra = append(extra, f)
+		return 2 + len(extra)
+	}
+	syncFD := add(child)
+	s.cfg.FifoFD = -1
+	if s.fifo != nil {
+		s.cfg.FifoFD = add(s.fifo)
+	}
+	if s.console != nil {
+		s.cfg.ConsoleFD = add(s.console)
+	}
+
+	attr := &syscall.SysProcAttr{}
+	var setns []string
+	for i, ns := range s.plan.Namespaces {
+		if ns.Path == "" {
+			attr.Cloneflags |= ns.Flag
+			continue
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			parent.Close()
+			return nil, nil, fmt.Errorf("linux.namespaces[%d].path: %w", i, err)
+		}
+		defer f.Close()
+		if ns.Type == specs.PIDNamespace {
+			s.joinPid = f
+			continue
+		}
+		setns = append(setns, fmt.Sprintf("%d:%s", add(f), ns.Type))
+	}
+	if s.beforeClone != nil {
+		if err := s.beforeClone(); err != nil {
+			parent.Close()
+			return nil, nil, err
+		}
+	}
+	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
+		attr.UidMappings = idMap(s.plan.UIDMappings)
+		attr.GidMappings = idMap(s.plan.GIDMappings)
+		attr.GidMappingsEnableSetgroups = true
+	}
+	env := []string{initproc.SyncEnv + "=" + strconv.Itoa(syncFD)}
+	if len(setns) > 0 {
+		env = append(env, nsenter.Env+"="+strings.Join(setns, ","))
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"hull", "init"},
+		Env:         env,
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		ExtraFiles:  extra,
+		SysProcAttr: attr,
+	}
+	if err := s.spawn(cmd); err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("start the init process: %w", err)
+	}
+	conn := syncpipe.New(parent)
+	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: s.plan, Init: &s.cfg}); err != nil {
+		killAndReap(cmd)
+		conn.Close()
+		return nil, nil, fmt.Errorf("send the plan to the init: %w", err)
+	}
+	return cmd, conn, nil
+}
+
+func (s *initSpawn) spawn(cmd *exec.Cmd) error {
+	if s.joinPid == nil {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The thread is left locked, so the Go runtime discards it when
+		// this goroutine ends instead of reusing a thread in another pid
+		// namespace.
+		runtime.LockOSThread()
+		if err := unix.Setns(int(s.joinPid.Fd()), unix.CLONE_NEWPID); err != nil {
+			errc <- fmt.Errorf("joining the pid namespace: %w", err)
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+// handshake waits for the init to report ready or an error. EOF means the
+// init died: its exit status is the best we can report.
+func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *exec.Cmd) error {
+	m, err := conn.Recv()
+	if err != nil {
+		if errors.Is(err, syncpipe.ErrClosed) {
+			werr := cmd.Wait()
+			return fmt.Errorf("the container's init exited during setup (%v); its output above may say why", werr)
+		}
+		return err
+	}
+	switch m.Type {
+	case syncpipe.TypeReady:
+		return nil
+	case syncpipe.TypeError:
+		return errors.New(m.Msg)
+	}
+	return fmt.Errorf("unexpected message %q from the init", m.Type)
+}
+
+func idMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+// Package initproc is the container's init: a re-executed hull that turns a
+// freshly cloned process into the container, step by step, and finally execs
+// process.args. The same steps, minus the filesystem, serve exec.
+package initproc
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hull-oci/hull/libcontainer/hooks"
+	"github.com/hull-oci/hull/libcontainer/syncpipe"
+)
+
+// SyncEnv names the fd of the sync socket in the init's environment; it is
+// the only thing the init learns from its environment.
+const SyncEnv = "_HULL_SYNCFD"
+
+// Main is the whole life of the init. It never returns: it execs the payload
+// or exits 1 after reporting the failure to the parent.
+func Main() {
+	// Capabilities, the user, no_new_privs and seccomp are per thread: all of
+	// them are set on this thread, and the payload is exec'd from it.
+	runtime.LockOSThread()
+
+	fd, err := strconv.Atoi(os.Getenv(SyncEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hull init: must be started by hull, not by hand")
+		os.Exit(1)
+	}
+	conn := syncpipe.New(os.NewFile(uintptr(fd), "sync"))
+	m, err := conn.Recv()
+	if err != nil || m.Type != syncpipe.TypePlan || m.Plan == nil || m.Init == nil {
+		// The parent is gone or confused: nothing to report to.
+		os.Exit(1)
+	}
+	err = run(conn, m)
+	// run returns only on failure.
+	conn.Send(&syncpipe.Msg{Type: syncpipe.TypeError, Msg: err.Error()})
+	os.Exit(1)
+}
+
+func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
+	p, c := m.Plan, m.Init
+	s := &steps{plan: p, cfg: c}
+	if !c.Exec {
+		if err := s.buildContainer(); err != nil {
+			return err
+		}
+	}
+	if err := s.confineProcess(); err != nil {
+		return err
+	}
+	path, err := lookPath(p.Process.Args[0], p.Process.Env)
+	if err != nil {
+		return err
+	}
+	// No fd of hull's may reach the payload (CVE-2024-21626): everything from
+	// the first of ours up is close-on-exec; the preserved fds stay.
+	if err := unix.CloseRange(uint(3+c.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypeReady}); err != nil {
+		return err
+	}
+	if c.FifoFD >= 0 {
+		if err := waitForStart(c.FifoFD); err != nil {
+			return err
+		}
+		if p.Hooks != nil {
+			st := specs.State{Version: p.OCIVersion, ID: c.ID, Status: specs.StateRunning,
+				Pid: os.Getpid(), Bundle: p.Bundle, Annotations: p.Annotations}
+			// After start nobody reads the sync socket: the container's
+			// stderr is where a failure can still be seen.
+			if err := hooks.Run("hooks.startContainer", p.Hooks.StartContainer, st); err != nil {
+				fmt.Fprintln(os.Stderr, "hull init:", err)
+				os.Exit(1)
+			}
+		}
+	}
+	conn.Close()
+	env := p.Process.Env
+	if err := unix.Exec(path, p.Process.Args, env); err != nil {
+		// The parent may be gone (after start): stderr is the container's.
+		fmt.Fprintf(os.Stderr, "hull init: exec %q: %v\n", path, err)
+		os.Exit(127)
+	}
+	return nil
+}
+
+// waitForStart blocks until `hull start` writes a byte to the exec fifo.
+func waitForStart(fd int) error {
+	buf := make([]byte, 1)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for start on the exec fifo: %w", err)
+		}
+		if n == 1 {
+			return nil
+		}
+	}
+}
