@@ -54,6 +54,12 @@ func main() {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility: auto, true or false"},
 		},
 		Before:          setupLog,
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return fmt.Errorf("unknown command %q (see 'hull --help')", cmd.Args().First())
+			}
+			return cli.ShowRootCommandHelp(cmd)
+		},
 		OnUsageError:    usageError,
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
@@ -71,5 +77,8 @@ func main() {
 }
 
 func usageError(_ context.Context, cmd *cli.Command, err error, _ bool) error {
-	return fmt.Errorf("%w (see 'hull %s --help')", err, cmd.Name)
+	if cmd.Root() == cmd {
+		return fmt.Errorf("%w (see 'hull --help')", err)
+	}
+	return fmt.Errorf("%s: %w (see 'hull %s --help')", cmd.Name, err, cmd.Name)
 }

@@ -134,9 +134,13 @@ func Peek(root, id string) (*Dir, error) {
 	return &Dir{Path: path, ID: id}, nil
 }
 
-func notExist(id string) error {
-	return fmt.Errorf("container %q does not exist: %w", id, ErrNotExist)
-}
+// notExistError names the id; errors.Is(err, ErrNotExist) holds.
+type notExistError string
+
+func (e notExistError) Error() string        { return fmt.Sprintf("container %q does not exist", string(e)) }
+func (e notExistError) Is(target error) bool { return target == ErrNotExist }
+
+func notExist(id string) error { return notExistError(id) }
 
 func lock(path, id string) (*Dir, error) {
 	f, err := os.Open(path)
