@@ -210,18 +210,33 @@ type initSpawn struct {
 	cfg     syncpipe.InitConfig
 	fifo    *os.File
 	console *os.File
-	// joinPid is an open pid namespace to join: the parent joins it on a
-	// dedicated thread before the clone, because setns(CLONE_NEWPID) only
-	// moves children, and the init must be one.
-	joinPid *os.File
+	// threadJoins are existing namespaces the parent joins on a dedicated
+	// thread just before the clone, so the init inherits them. The kernel
+	// allows these kinds in a multi-threaded process, and joining them
+	// before the clone is what lets a new user namespace coexist with a
+	// joined host-owned one (the init could not join it from inside its
+	// new user namespace). The pid namespace must be joined this way:
+	// setns(CLONE_NEWPID) only moves children, and the init must be one.
+	threadJoins []threadJoin
 	// beforeClone, if set, runs once the namespaces to join are open and
 	// may veto the clone (exec checks that they belong to the container).
 	beforeClone func() error
 }
 
+type threadJoin struct {
+	f     *os.File
+	flag  int
+	field string
+}
+
+// joinOnThread are the namespace kinds setns accepts in a multi-threaded
+// process; mount, user and time need a single-threaded one.
+const joinOnThread = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID
+
 // start spawns the init. New namespaces come from clone flags; existing
-// ones are joined by the nsenter constructor in the init before its Go
-// runtime starts, except the pid namespace (see joinPid).
+// ones are joined before the clone on a parent thread (threadJoins) or, for
+// mount, user and time, by the nsenter constructor in the init before its
+// Go runtime starts.
 func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -261,8 +276,8 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 			return nil, nil, fmt.Errorf("linux.namespaces[%d].path: %w", i, err)
 		}
 		defer f.Close()
-		if ns.Type == specs.PIDNamespace {
-			s.joinPid = f
+		if ns.Flag&joinOnThread != 0 {
+			s.threadJoins = append(s.threadJoins, threadJoin{f, int(ns.Flag), fmt.Sprintf("linux.namespaces[%d] (%s %s)", i, ns.Type, ns.Path)})
 			continue
 		}
 		setns = append(setns, fmt.Sprintf("%d:%s", add(f), ns.Type))
@@ -277,6 +292,11 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 		attr.UidMappings = idMap(s.plan.UIDMappings)
 		attr.GidMappings = idMap(s.plan.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// The clone leaves the init with the parent's uid, which is not
+		// root in the new namespace: exec would drop every capability.
+		// Becoming the namespace's root after the maps are written keeps
+		// them.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	env := []string{initproc.SyncEnv + "=" + strconv.Itoa(syncFD)}
 	if len(setns) > 0 {
@@ -306,18 +326,20 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 }
 
 func (s *initSpawn) spawn(cmd *exec.Cmd) error {
-	if s.joinPid == nil {
+	if len(s.threadJoins) == 0 {
 		return cmd.Start()
 	}
 	errc := make(chan error, 1)
 	go func() {
 		// The thread is left locked, so the Go runtime discards it when
-		// this goroutine ends instead of reusing a thread in another pid
-		// namespace.
+		// this goroutine ends instead of reusing a thread that sits in
+		// the container's namespaces.
 		runtime.LockOSThread()
-		if err := unix.Setns(int(s.joinPid.Fd()), unix.CLONE_NEWPID); err != nil {
-			errc <- fmt.Errorf("joining the pid namespace: %w", err)
-			return
+		for _, j := range s.threadJoins {
+			if err := unix.Setns(int(j.f.Fd()), j.flag); err != nil {
+				errc <- fmt.Errorf("%s: setns: %w", j.field, err)
+				return
+			}
 		}
 		errc <- cmd.Start()
 	}()

@@ -143,6 +143,13 @@ func setIDMappings(s *specs.Spec, p *Plan) error {
 		if len(gid) == 0 {
 			return fieldErr("linux.gidMappings", "must be set: a new user namespace (linux.namespaces has \"user\" without a path) needs gid mappings")
 		}
+		// The init builds the container as the namespace's root.
+		if !mapped(uid, 0) {
+			return fieldErr("linux.uidMappings", "must map containerID 0: hull sets up the container as root of the new user namespace")
+		}
+		if !mapped(gid, 0) {
+			return fieldErr("linux.gidMappings", "must map containerID 0: hull sets up the container as root of the new user namespace")
+		}
 	default:
 		// containerd and CRI-O send the mappings of the namespace they
 		// ask to join; they describe it, they are not written.
