@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -223,7 +224,7 @@ func (c *Container) InitPid() int { return c.State.Pid }
 
 // ExitCode turns a wait status into the shell convention.
 func ExitCode(ps *os.ProcessState) int {
-	ws, ok := ps.Sys().(unix.WaitStatus)
+	ws, ok := ps.Sys().(syscall.WaitStatus)
 	if ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
