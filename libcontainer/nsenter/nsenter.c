@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define MAX_NS 16
@@ -48,6 +49,14 @@ static void fail(const char *what, const char *type, int err)
 
 __attribute__((constructor)) static void hull_nsenter(void)
 {
+	// A hull init (it has a sync fd) runs the hull binary inside the
+	// container until it execs the payload. Non-dumpable, its /proc/<pid>/exe
+	// cannot be opened by the container's processes, so they cannot reach
+	// the binary to overwrite it (CVE-2019-5736). This is the earliest
+	// point; exec of the payload makes the process dumpable again.
+	if (getenv("_HULL_SYNCFD") != NULL && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("making the init non-dumpable before joining", "any", errno);
+
 	const char *spec = getenv("_HULL_SETNS");
 	if (spec == NULL || *spec == '\0')
 		return;
