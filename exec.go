@@ -37,16 +37,20 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds, from 3 up, to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
 		&cli.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container"},
-		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (this host has no AppArmor: refused if set)"},
-		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (this host has no SELinux: refused if set)"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (accepted, not applied yet)"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (accepted, not applied yet)"},
 	},
 	Action: func(_ context.Context, cmd *cli.Command) error {
 		if cmd.Args().Len() < 1 {
 			return fmt.Errorf("exec: missing the container id (usage: hull exec %s)", cmd.ArgsUsage)
 		}
-		for _, f := range []string{"apparmor", "process-label", "cgroup"} {
+		if cmd.String("cgroup") != "" {
+			return fmt.Errorf("exec: --cgroup is not supported by hull yet (no cgroup manager)")
+		}
+		// As with the config's LSM fields: accepted, and said not applied.
+		for _, f := range []string{"apparmor", "process-label"} {
 			if cmd.String(f) != "" {
-				return fmt.Errorf("exec: --%s is not supported by hull yet", f)
+				log.Warn(fmt.Sprintf("exec: --%s is not applied: hull has no AppArmor/SELinux support yet", f))
 			}
 		}
 		c, err := loadContainerID(cmd, cmd.Args().First(), false)
