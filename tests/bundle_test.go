@@ -333,9 +333,16 @@ func pidfdExited(fd int, timeout time.Duration) bool {
 func startedContainer(t *testing.T) (*bundle, containerState) {
 	t.Helper()
 	b := newBundle(t, "sleep", "3600")
+	return b, b.start()
+}
+
+// start creates and starts the bundle's container and waits for it to be
+// running, for tests that change the spec of a long-running container.
+func (b *bundle) start() containerState {
+	b.t.Helper()
 	b.create()
-	mustRun(t, "start", b.id)
-	return b, waitStatus(t, b.id, "running")
+	mustRun(b.t, "start", b.id)
+	return waitStatus(b.t, b.id, "running")
 }
 
 // lines returns the non-empty trimmed lines of s.

@@ -267,9 +267,7 @@ func runWith(t *testing.T, opts runOpts, args ...string) (stdout, stderr string,
 
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
 	defer cancel()
-	argv := append([]string{"--root", stateRoot}, args...)
-	cmd := exec.CommandContext(ctx, runtimeBin, argv...)
-	cmd.Env = append(os.Environ(), markerEnv)
+	cmd := runtimeCommand(ctx, args...)
 	if opts.stdin != nil {
 		cmd.Stdin = opts.stdin
 	}
@@ -287,18 +285,38 @@ func runWith(t *testing.T, opts runOpts, args ...string) (stdout, stderr string,
 		t.Fatalf("%s %s: no answer within %v (killed)\nstdout: %s\nstderr: %s",
 			filepath.Base(runtimeBin), strings.Join(args, " "), runtimeTimeout, stdout, stderr)
 	}
+	code, ok := exitStatus(runErr)
+	if !ok {
+		t.Fatalf("starting %s: %v", runtimeBin, runErr)
+	}
+	return stdout, stderr, code
+}
+
+// runtimeCommand is the runtime invoked with the suite's --root before args
+// and the marker in its environment, for tests that manage the process
+// themselves (run in the background, many at once); run is the usual way.
+func runtimeCommand(ctx context.Context, args ...string) *exec.Cmd {
+	argv := append([]string{"--root", stateRoot}, args...)
+	cmd := exec.CommandContext(ctx, runtimeBin, argv...)
+	cmd.Env = append(os.Environ(), markerEnv)
+	return cmd
+}
+
+// exitStatus turns the error of a finished exec.Cmd into its exit status,
+// 128+signal when it was killed, as a shell reports it; ok is false when
+// the command did not run at all.
+func exitStatus(err error) (code int, ok bool) {
 	var exitErr *exec.ExitError
 	switch {
-	case runErr == nil:
-		return stdout, stderr, 0
-	case errors.As(runErr, &exitErr):
+	case err == nil:
+		return 0, true
+	case errors.As(err, &exitErr):
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return stdout, stderr, 128 + int(ws.Signal())
+			return 128 + int(ws.Signal()), true
 		}
-		return stdout, stderr, exitErr.ExitCode()
+		return exitErr.ExitCode(), true
 	default:
-		t.Fatalf("starting %s: %v", runtimeBin, runErr)
-		return "", "", -1
+		return -1, false
 	}
 }
 
@@ -317,10 +335,17 @@ func mustRun(t *testing.T, args ...string) string {
 // one-line error on stderr (design §2). It returns that line.
 func mustFail(t *testing.T, args ...string) string {
 	t.Helper()
+	return mustFailWith(t, 1, args...)
+}
+
+// mustFailWith is mustFail for calls whose refusal has exit status want
+// (runc's exec exits 255).
+func mustFailWith(t *testing.T, want int, args ...string) string {
+	t.Helper()
 	stdout, stderr, code := run(t, args...)
-	if code != 1 {
-		t.Fatalf("%s %s: exit status %d, want 1\nstdout: %s\nstderr: %s",
-			filepath.Base(runtimeBin), strings.Join(args, " "), code, stdout, stderr)
+	if code != want {
+		t.Fatalf("%s %s: exit status %d, want %d\nstdout: %s\nstderr: %s",
+			filepath.Base(runtimeBin), strings.Join(args, " "), code, want, stdout, stderr)
 	}
 	msg := strings.TrimRight(stderr, "\n")
 	if msg == "" || strings.Contains(msg, "\n") {

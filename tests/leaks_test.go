@@ -339,6 +339,32 @@ func killAndWait(t *testing.T, pid int) {
 	}
 }
 
+// holdPid opens a pidfd on pid, a process the test caused that the leak
+// check may not see (a container's init or a detached exec: reparented away
+// from us, and in no cgroup of ours while the runtime makes none), and
+// registers its SIGKILL through that pidfd at the end of the test, so a
+// failing test leaves nothing running. It returns the pidfd, for the
+// test's own checks that the process is gone.
+func holdPid(t *testing.T, pid int) int {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	t.Cleanup(func() {
+		defer unix.Close(fd)
+		if pidfdExited(fd, 0) {
+			return
+		}
+		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+			t.Errorf("killing pid %d: %v", pid, err)
+		} else if !pidfdExited(fd, waitTimeout) {
+			t.Errorf("pid %d survived SIGKILL for %v", pid, waitTimeout)
+		}
+	})
+	return fd
+}
+
 // checkNoLeaksAtEnd registers the end-of-test leak check: force-delete the
 // test's container, then fail if anything else is left. It returns the
 // snapshot it compares with.

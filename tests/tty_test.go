@@ -78,14 +78,10 @@ func receiveFd(conn *net.UnixConn) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
 }
 
-// With process.terminal the container's stdio is a tty whose master is
-// handed over the console socket; what the container prints arrives there.
-func TestConsoleSocket(t *testing.T) {
-	sock, masterCh := consoleSocket(t)
-	b := newBundle(t, "sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo tty-ok")
-	b.spec.Process.Terminal = true
-	b.create("--console-socket", sock)
-
+// receiveMaster waits for the pty master from consoleSocket, checks that it
+// is a terminal, and closes it at the end of the test.
+func receiveMaster(t *testing.T, masterCh <-chan *os.File) *os.File {
+	t.Helper()
 	var master *os.File
 	select {
 	case master = <-masterCh:
@@ -95,12 +91,16 @@ func TestConsoleSocket(t *testing.T) {
 	if master == nil {
 		t.Fatal("console socket: no fd received")
 	}
-	defer master.Close()
+	t.Cleanup(func() { master.Close() })
 	if _, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); err != nil {
 		t.Errorf("the received fd is not a terminal: %v", err)
 	}
+	return master
+}
 
-	// Read until the last slave closes (EIO), i.e. the container is done.
+// ptyOutput reads the master until the last slave closes (EIO), i.e. the
+// processes on the pty are done, and then sends everything read.
+func ptyOutput(master *os.File) <-chan string {
 	output := make(chan string, 1)
 	go func() {
 		var sb strings.Builder
@@ -114,6 +114,19 @@ func TestConsoleSocket(t *testing.T) {
 			}
 		}
 	}()
+	return output
+}
+
+// With process.terminal the container's stdio is a tty whose master is
+// handed over the console socket; what the container prints arrives there.
+func TestConsoleSocket(t *testing.T) {
+	sock, masterCh := consoleSocket(t)
+	b := newBundle(t, "sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo tty-ok")
+	b.spec.Process.Terminal = true
+	b.create("--console-socket", sock)
+
+	master := receiveMaster(t, masterCh)
+	output := ptyOutput(master)
 	pid := mustState(t, b.id).Pid
 	mustRun(t, "start", b.id)
 	select {
