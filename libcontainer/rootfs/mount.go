@@ -28,13 +28,12 @@ func (r *preparer) mount(m *spec.Mount) error {
 		// A user namespace without its own network namespace may not mount
 		// sysfs (the kernel ties it to the net ns owner); runc then binds
 		// the host's /sys, and so do we, also when the mount is refused.
-		hostSys := bindSpec{src: "/sys", flags: unix.MS_BIND | unix.MS_REC | m.Flags, clear: m.ClearFlags, prop: m.Propagation}
 		if r.o.UserNS && !r.p.HasNamespace(specs.NetworkNamespace) {
-			return r.bind(rel, hostSys)
+			return r.bindHostSys(rel, m)
 		}
 		err := r.mountOnPlainDir(rel, m)
 		if r.o.UserNS && errors.Is(err, unix.EPERM) {
-			return r.bind(rel, hostSys)
+			return r.bindHostSys(rel, m)
 		}
 		return err
 	case m.Type == "cgroup" || m.Type == "cgroup2":
@@ -125,14 +124,47 @@ func remountBind(top *os.File, src string, flags, clear uintptr) error {
 	return nil
 }
 
-// mountOnPlainDir mounts proc or sysfs. Their destination must be a real
-// directory, never a symlink (even one that stays inside the rootfs): a
-// procfs that ends up somewhere unexpected defeats every later check that
-// relies on /proc.
+// mountOnPlainDir mounts proc or sysfs.
 func (r *preparer) mountOnPlainDir(rel string, m *spec.Mount) error {
-	parent, base, err := parentInRoot(r.root, rel)
+	dst, err := r.plainDir(rel, m.Type)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	return r.mountNewAt(dst, rel, m, m.Flags, m.Data)
+}
+
+// bindHostSys stands in for a sysfs mount the kernel will not allow: the
+// host's /sys, recursively, with the flags the sysfs mount asked for.
+func (r *preparer) bindHostSys(rel string, m *spec.Mount) error {
+	dst, err := r.plainDir(rel, m.Type)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	inner, err := containerPath(r.rootfs, dst)
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
+	}
+	if err := checkProcDest(inner, m.Type, 0); err != nil {
+		return err
+	}
+	return r.bindAt(dst, rel, inner, bindSpec{
+		src:   "/sys",
+		flags: unix.MS_BIND | unix.MS_REC | m.Flags,
+		clear: m.ClearFlags,
+		prop:  m.Propagation,
+	})
+}
+
+// plainDir opens (making it if missing) the destination of proc or sysfs,
+// which must be a real directory, never a symlink, even one that stays
+// inside the rootfs: a procfs that ends up somewhere unexpected defeats
+// every later check that relies on /proc.
+func (r *preparer) plainDir(rel, fsType string) (*os.File, error) {
+	parent, base, err := parentInRoot(r.root, rel)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
 	}
 	defer parent.Close()
 	var st unix.Stat_t
@@ -140,19 +172,18 @@ func (r *preparer) mountOnPlainDir(rel string, m *spec.Mount) error {
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		if err := unix.Mkdirat(int(parent.Fd()), base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("destination: %w", sysErr("mkdir", err))
+			return nil, fmt.Errorf("destination: %w", sysErr("mkdir", err))
 		}
 	case err != nil:
-		return fmt.Errorf("destination: %w", sysErr("stat", err))
+		return nil, fmt.Errorf("destination: %w", sysErr("stat", err))
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return fmt.Errorf("destination is a %s; %s must be mounted on a directory", fileKind(st.Mode), m.Type)
+		return nil, fmt.Errorf("destination is a %s; %s must be mounted on a directory", fileKind(st.Mode), fsType)
 	}
 	dst, err := openNoFollow(parent, base, unix.O_DIRECTORY)
 	if err != nil {
-		return fmt.Errorf("destination: %w", err)
+		return nil, fmt.Errorf("destination: %w", err)
 	}
-	defer dst.Close()
-	return r.mountNewAt(dst, rel, m, m.Flags, m.Data)
+	return dst, nil
 }
 
 // mountNew mounts a fresh filesystem (tmpfs, mqueue, devpts, overlay, ...).

@@ -35,10 +35,11 @@ func scenarioFull(c *childConfig) error {
 	if err := Prepare(&c.Plan, c.options()); err != nil {
 		return err
 	}
-	slave, err := openPtySlave()
+	master, slave, err := openPty()
 	if err != nil {
 		return err
 	}
+	defer master.Close()
 	defer slave.Close()
 	if err := MountConsole(slave); err != nil {
 		return err
@@ -316,10 +317,11 @@ func scenarioConsoleTarget(c *childConfig) error {
 	if err := os.Symlink("/etc/target", "/dev/console"); err != nil {
 		return err
 	}
-	slave, err := openPtySlave()
+	master, slave, err := openPty()
 	if err != nil {
 		return err
 	}
+	defer master.Close()
 	defer slave.Close()
 	if err := MountConsole(slave); err == nil || !strings.Contains(err.Error(), "symlink") {
 		ch.errorf("MountConsole onto a symlink: %v", err)
@@ -366,26 +368,26 @@ func scenarioCgroupNS(c *childConfig) error {
 	return ch.err()
 }
 
-// openPtySlave allocates a pty from the container's /dev/ptmx. The master
-// is left open for the life of the child: closing it deletes the slave.
-func openPtySlave() (*os.File, error) {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+// openPty allocates a pty from the container's /dev/ptmx. The master must
+// stay open while the slave is used: closing it deletes the slave.
+func openPty() (master, slave *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return nil, fmt.Errorf("unlockpt: %w", err)
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err == nil {
+		err = unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0)
 	}
-	n, err := unix.IoctlGetUint32(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err == nil {
+		slave, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("ptsname: %w", err)
+		master.Close()
+		return nil, nil, fmt.Errorf("allocate a pty: %w", err)
 	}
-	keepMasters = append(keepMasters, ptmx)
-	return os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
+	return master, slave, nil
 }
-
-// keepMasters holds pty masters open until the child exits.
-var keepMasters []*os.File
 
 type mountLine struct {
 	fstype, opts string
