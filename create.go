@@ -59,6 +59,7 @@ func createContainer(cmd *cli.Command, p *spec.Plan) (*libcontainer.Container, e
 		return nil, err
 	}
 	return libcontainer.Create(p, libcontainer.CreateOpts{
+		Warn:          log.Warn,
 		Root:          cmd.Root().String("root"),
 		ID:            id,
 		PidFile:       cmd.String("pid-file"),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/hull-oci/hull/libcontainer"
 	"github.com/hull-oci/hull/libcontainer/state"
 )
 
@@ -17,7 +18,16 @@ var deleteCommand = &cli.Command{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
 	},
 	Action: func(_ context.Context, cmd *cli.Command) error {
-		c, err := loadContainer(cmd, true)
+		id, err := containerID(cmd)
+		if err != nil {
+			return err
+		}
+		var c *libcontainer.Container
+		if cmd.Bool("force") {
+			c, err = libcontainer.LoadForDelete(cmd.Root().String("root"), id)
+		} else {
+			c, err = loadContainerID(cmd, id, true)
+		}
 		if err != nil {
 			// As runc: deleting what is already gone is not an error with
 			// --force, so cleanup paths can call it blindly.

@@ -53,7 +53,7 @@ func main() {
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility (checkpoint/restore is not implemented)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility: auto, true or false"},
 		},
-		Before:          setupLog,
+		Before: setupLog,
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
 				return fmt.Errorf("unknown command %q (see 'hull --help')", cmd.Args().First())
@@ -64,7 +64,7 @@ func main() {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
-			deleteCommand, execCommand, specCommand, listCommand,
+			deleteCommand, execCommand, pauseCommand, resumeCommand, specCommand, listCommand,
 		},
 	}
 	for _, c := range app.Commands {

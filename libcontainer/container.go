@@ -35,11 +35,65 @@ func Load(root, id string, lock bool) (*Container, error) {
 	return &Container{dir: d, State: st}, nil
 }
 
+// LoadForDelete is Load for `delete --force`: when state.json is damaged it
+// falls back to recovery.json, which names the init and the cgroup, so that
+// the container can still be undone.
+func LoadForDelete(root, id string) (*Container, error) {
+	d, err := state.Open(root, id)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.Load()
+	if err != nil {
+		if st, err = d.LoadRecovery(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	return &Container{dir: d, State: st}, nil
+}
+
 // Close releases the state directory.
 func (c *Container) Close() { c.dir.Close() }
 
 // Status is derived from the kernel at the moment of the call.
-func (c *Container) Status() state.Status { return c.dir.Status(c.State) }
+func (c *Container) Status() state.Status {
+	st := c.dir.Status(c.State)
+	if st == state.Running {
+		if cg := c.cgroup(); cg != nil && cg.Paused() {
+			return state.Paused
+		}
+	}
+	return st
+}
+
+// Pause freezes every process of a running container.
+func (c *Container) Pause() error {
+	if st := c.Status(); st != state.Running {
+		return c.wrongState("pause", st)
+	}
+	cg := c.cgroup()
+	if cg == nil {
+		return fmt.Errorf("cannot pause container %s: it has no cgroup", c.State.ID)
+	}
+	return cg.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if st := c.Status(); st != state.Paused {
+		return c.wrongState("resume", st)
+	}
+	return c.cgroup().Thaw()
+}
+
+// Pids lists the container's processes (host pids).
+func (c *Container) Pids() ([]int, error) {
+	if cg := c.cgroup(); cg != nil {
+		return cg.Pids()
+	}
+	return proc.InPidNamespaceOf(c.State.Pid)
+}
 
 // OCIState is the runtime-spec state document `hull state` prints.
 func (c *Container) OCIState() specs.State {
@@ -107,6 +161,9 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		return fmt.Errorf("cannot kill container %s: it is stopped", c.State.ID)
 	}
 	if all {
+		if cg := c.cgroup(); cg != nil {
+			return cg.Signal(sig)
+		}
 		return c.signalAll(sig)
 	}
 	h, err := proc.Open(c.State.Pid, c.State.PidStart)
@@ -117,9 +174,9 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	return h.Signal(sig)
 }
 
-// signalAll signals every process in the init's pid namespace. Until the
-// cgroup manager exists this is how the container's processes are found;
-// a container sharing the host's pid namespace gets only its init signalled.
+// signalAll signals every process in the init's pid namespace, for a
+// container recorded without a cgroup; one sharing the host's pid namespace
+// gets only its init signalled.
 func (c *Container) signalAll(sig unix.Signal) error {
 	h, err := proc.Open(c.State.Pid, c.State.PidStart)
 	if err != nil {
@@ -162,6 +219,14 @@ func (c *Container) Delete(force bool) error {
 	if st != state.Stopped {
 		if err := c.kill(); err != nil {
 			return err
+		}
+	}
+	// The init's death killed its pid namespace, but not processes that
+	// share the host's or joined the cgroup otherwise: the cgroup is the
+	// complete list.
+	if cg := c.cgroup(); cg != nil {
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("delete %s: %w", c.State.ID, err)
 		}
 	}
 	hookState := c.OCIState()

@@ -29,6 +29,8 @@ import (
 
 // CreateOpts are the inputs of create besides the plan.
 type CreateOpts struct {
+	// Warn receives what is accepted but not enforced.
+	Warn          func(string)
 	Root          string
 	ID            string
 	PidFile       string
@@ -87,6 +89,15 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 
+	cg, warnings, err := createCgroup(d, st, p)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { cg.Destroy() })
+	for _, w := range warnings {
+		o.warn(w)
+	}
+
 	if err := unix.Mkfifo(d.FifoPath(), 0o600); err != nil {
 		return nil, fmt.Errorf("exec fifo: %w", err)
 	}
@@ -103,6 +114,10 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		PreserveFDs: o.PreserveFDs,
 		UserNS:      p.HasNamespace(specs.UserNamespace),
 		ConsoleFD:   -1,
+		// The cgroup namespace's root is the cgroup its creator is in: the
+		// init creates it itself once the parent has moved it into the
+		// container's cgroup.
+		UnshareCgroupNS: newNamespace(p, specs.CgroupNamespace),
 	}}
 	init.cfg.ID = o.ID
 	if !o.NoNewKeyring {
@@ -135,11 +150,17 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
+	if err := cg.Join(st.Pid); err != nil {
+		return nil, err
+	}
 	if p.Process.OOMScoreAdj != nil {
 		path := "/proc/" + strconv.Itoa(st.Pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*p.Process.OOMScoreAdj)), 0); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
+	}
+	if err := init.sendPlan(conn, cmd); err != nil {
+		return nil, err
 	}
 	if err := init.handshake(conn, cmd); err != nil {
 		return nil, err
@@ -169,6 +190,21 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		}
 	}
 	return c, nil
+}
+
+func (o *CreateOpts) warn(msg string) {
+	if o.Warn != nil {
+		o.Warn(msg)
+	}
+}
+
+func newNamespace(p *spec.Plan, t specs.LinuxNamespaceType) bool {
+	for _, ns := range p.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // WritePidFile writes the pid as bare digits with no newline, atomically:
@@ -233,7 +269,7 @@ type threadJoin struct {
 // process; mount, user and time need a single-threaded one.
 const joinOnThread = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP | unix.CLONE_NEWPID
 
-// start spawns the init. New namespaces come from clone flags; existing
+// start spawns the init, which waits for sendPlan. New namespaces come from clone flags; existing
 // ones are joined before the clone on a parent thread (threadJoins) or, for
 // mount, user and time, by the nsenter constructor in the init before its
 // Go runtime starts.
@@ -302,6 +338,9 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	if len(setns) > 0 {
 		env = append(env, nsenter.Env+"="+strings.Join(setns, ","))
 	}
+	if s.cfg.UnshareCgroupNS {
+		attr.Cloneflags &^= unix.CLONE_NEWCGROUP
+	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"hull", "init"},
@@ -316,13 +355,16 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 		parent.Close()
 		return nil, nil, fmt.Errorf("start the init process: %w", err)
 	}
-	conn := syncpipe.New(parent)
+	return cmd, syncpipe.New(parent), nil
+}
+
+// sendPlan gives the init its orders; until then it waits, so the parent
+// can first place it (cgroups, oom_score_adj).
+func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: s.plan, Init: &s.cfg}); err != nil {
-		killAndReap(cmd)
-		conn.Close()
-		return nil, nil, fmt.Errorf("send the plan to the init: %w", err)
+		return fmt.Errorf("send the plan to the init: %w", err)
 	}
-	return cmd, conn, nil
+	return nil
 }
 
 func (s *initSpawn) spawn(cmd *exec.Cmd) error {

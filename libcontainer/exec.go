@@ -84,6 +84,16 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	if cg := c.cgroup(); cg != nil {
+		if err := cg.Join(cmd.Process.Pid); err != nil {
+			killAndReap(cmd)
+			return nil, err
+		}
+	}
+	if err := s.sendPlan(conn, cmd); err != nil {
+		killAndReap(cmd)
+		return nil, err
+	}
 	if err := s.handshake(conn, cmd); err != nil {
 		killAndReap(cmd)
 		return nil, err

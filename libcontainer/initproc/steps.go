@@ -27,6 +27,13 @@ type steps struct {
 // nothing above writes through a path the config wants protected.
 func (s *steps) buildContainer() error {
 	p := s.plan
+	if s.cfg.UnshareCgroupNS {
+		// Per thread: this locked thread builds the container and execs
+		// the payload.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("linux.namespaces: new cgroup namespace: %w", err)
+		}
+	}
 	if s.cfg.Keyring != "" {
 		// A keyring of its own keeps the container from reading the host's
 		// session keys. Kernels or user namespaces without keyrings are fine.

@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hull-oci/hull/libcontainer/cgroups"
 	"github.com/hull-oci/hull/libcontainer/fileutil"
 	"github.com/hull-oci/hull/libcontainer/proc"
 	"github.com/hull-oci/hull/libcontainer/spec"
@@ -37,9 +38,19 @@ var (
 )
 
 const (
-	stateFile = "state.json"
-	fifoFile  = "exec.fifo"
+	stateFile    = "state.json"
+	recoveryFile = "recovery.json"
+	fifoFile     = "exec.fifo"
 )
+
+// recovery is the least `delete --force` needs to undo a container, kept
+// apart from state.json so that a damaged state.json (runc leaves the init
+// and the cgroups behind then) still leaves a way to clean up.
+type recovery struct {
+	Pid      int             `json:"pid"`
+	PidStart uint64          `json:"pidStartTime"`
+	Cgroup   *cgroups.Record `json:"cgroup,omitempty"`
+}
 
 // State is what hull records about a container. It is written before each
 // side effect it describes, so that `delete --force` can always undo them.
@@ -62,6 +73,8 @@ type State struct {
 	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
 	GIDMappings []specs.LinuxIDMapping `json:"gidMappings,omitempty"`
 	Process     spec.Process           `json:"process"`
+	// Cgroup is recorded before the directories are made.
+	Cgroup *cgroups.Record `json:"cgroup,omitempty"`
 }
 
 // ValidateID rejects ids that could escape the state root or confuse tools.
@@ -196,13 +209,37 @@ func (d *Dir) Load() (*State, error) {
 	return &s, nil
 }
 
-// Save writes state.json atomically.
+// Save writes recovery.json, then state.json, each atomically.
 func (d *Dir) Save(s *State) error {
+	rec, err := json.Marshal(recovery{Pid: s.Pid, PidStart: s.PidStart, Cgroup: s.Cgroup})
+	if err != nil {
+		return err
+	}
+	if err := fileutil.WriteAtomic(filepath.Join(d.Path, recoveryFile), rec, 0o600); err != nil {
+		return err
+	}
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
 	return fileutil.WriteAtomic(filepath.Join(d.Path, stateFile), data, 0o600)
+}
+
+// LoadRecovery rebuilds from recovery.json the part of the state that
+// delete needs: the init and the cgroup.
+func (d *Dir) LoadRecovery() (*State, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, recoveryFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{ID: d.ID}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r recovery
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: corrupt: %w", filepath.Join(d.Path, recoveryFile), err)
+	}
+	return &State{ID: d.ID, Pid: r.Pid, PidStart: r.PidStart, Cgroup: r.Cgroup}, nil
 }
 
 // Remove deletes the state directory and releases the lock.

@@ -45,6 +45,9 @@ type InitConfig struct {
 	ConsoleFD int `json:"consoleFd"`
 	// Keyring names the new session keyring; empty with --no-new-keyring.
 	Keyring string `json:"keyring,omitempty"`
+	// UnshareCgroupNS: make the new cgroup namespace now, from inside the
+	// container's cgroup, rather than at clone time.
+	UnshareCgroupNS bool `json:"unshareCgroupns,omitempty"`
 	// UserNS: the container has a user namespace (devices are bind-mounted).
 	UserNS bool `json:"userns,omitempty"`
 }

@@ -1,8 +1,6 @@
 package tests
 
-// Tests that fail against hull at the time they were written, kept apart
-// so the failures are easy to find; each says what hull does instead.
-// Move a test to its topic's file once hull passes it.
+// Recovery: what hull can still undo when its own records are damaged.
 
 import (
 	"os"
@@ -15,12 +13,6 @@ import (
 // corrupt (design §9: runc 1.1.5 failed here and left its init and cgroups
 // behind): the init, found by the pid recorded before the corruption, is
 // killed and the state directory goes.
-//
-// Fails with hull as committed at 2b0471f: delete --force stops at loading
-// state.json ("corrupt state: ... (delete --force removes it)"), exit
-// status 1, and leaves the init and the state directory. Passes with the
-// uncommitted delete --force work (libcontainer.LoadForDelete) that was in
-// the working tree when this test was committed.
 func TestDeleteForceTruncatedState(t *testing.T) {
 	hullOnly(t)
 	b := newBundle(t, "sleep", "3600")

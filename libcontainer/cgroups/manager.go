@@ -1,0 +1,32 @@
+package cgroups
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager acts on one container's cgroup, on one layout. Every wait it does
+// is bounded: a cgroup that will not freeze or empty is an error, not a hang.
+type Manager interface {
+	// Create makes the directories the Record names (it is saved first).
+	Create() error
+	// Set writes the resources; devices are the config's linux.devices,
+	// which the device rules must allow. It returns what is accepted but
+	// not enforced, for the caller to log.
+	Set(r *specs.LinuxResources, devices []specs.LinuxDevice) (warnings []string, err error)
+	// Join moves pid into the cgroup in every hierarchy.
+	Join(pid int) error
+	// Freeze and Thaw pause and resume every process, waiting (bounded)
+	// until the kernel reports the new state.
+	Freeze() error
+	Thaw() error
+	// Paused reports whether the cgroup is frozen.
+	Paused() bool
+	// Pids lists the processes in the cgroup.
+	Pids() ([]int, error)
+	// Signal sends sig to every process in the cgroup.
+	Signal(sig unix.Signal) error
+	// Destroy kills what is left, waits (bounded) for the cgroup to empty
+	// and removes the directories hull created.
+	Destroy() error
+}

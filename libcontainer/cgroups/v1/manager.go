@@ -1,0 +1,284 @@
+// Package v1 manages a container's cgroup on legacy and hybrid hosts: the
+// resources live in the v1 controller hierarchies; on hybrid hosts the
+// container also gets a directory in the cgroup2 hierarchy, which tracks its
+// processes (cgroup.events, cgroup.kill) whatever controllers it holds.
+package v1
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hull-oci/hull/libcontainer/cgroups"
+)
+
+// Bounds of the waits: generous, because a loaded host is slow, but finite.
+const (
+	freezeTimeout  = 10 * time.Second
+	destroyTimeout = 10 * time.Second
+)
+
+// Manager is the v1 (and hybrid) implementation of cgroups.Manager.
+type Manager struct {
+	rec *cgroups.Record
+}
+
+// New returns the manager of the cgroup rec describes.
+func New(rec *cgroups.Record) *Manager { return &Manager{rec: rec} }
+
+var _ cgroups.Manager = (*Manager)(nil)
+
+// keys are the hierarchies in a fixed order, so errors are reproducible.
+func (m *Manager) keys() []string {
+	keys := make([]string, 0, len(m.rec.Paths))
+	for k := range m.rec.Paths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Create makes the container's directory in every hierarchy. A new cpuset
+// cgroup starts with no cpus and no mems, and a process cannot join it: each
+// directory hull makes gets its parent's values, as runc does.
+func (m *Manager) Create() error {
+	for _, k := range m.keys() {
+		dir := m.rec.Paths[k]
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", dir, err)
+		}
+		if k == m.rec.Key("cpuset") {
+			if err := inheritCpuset(m.rec.Created[k], dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func inheritCpuset(top, dir string) error {
+	if top == "" {
+		return nil
+	}
+	// From the topmost created directory down to the container's.
+	var chain []string
+	for d := dir; ; d = filepath.Dir(d) {
+		chain = append([]string{d}, chain...)
+		if d == top || d == "/" {
+			break
+		}
+	}
+	for _, d := range chain {
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			cur, err := cgroups.ReadFile(d, f)
+			if err != nil {
+				return fmt.Errorf("cpuset of %s: %w", d, err)
+			}
+			if cur != "" {
+				continue
+			}
+			parent, err := cgroups.ReadFile(filepath.Dir(d), f)
+			if err != nil {
+				return fmt.Errorf("cpuset of %s: %w", filepath.Dir(d), err)
+			}
+			if err := cgroups.WriteFile(d, f, parent); err != nil {
+				return fmt.Errorf("cpuset of %s: %w", d, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Join writes pid into cgroup.procs everywhere.
+func (m *Manager) Join(pid int) error {
+	for _, k := range m.keys() {
+		if err := cgroups.WriteFile(m.rec.Paths[k], "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("join the %s cgroup: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// freezerDir is where pause works: the v1 freezer when mounted (what
+// engines on v1 expect), else the cgroup2 directory's cgroup.freeze.
+func (m *Manager) freezerDir() (dir string, v1 bool) {
+	if k := m.rec.Key("freezer"); k != "" {
+		return m.rec.Paths[k], true
+	}
+	return m.rec.Paths[cgroups.UnifiedKey], false
+}
+
+func (m *Manager) setFrozen(frozen bool) error {
+	dir, v1 := m.freezerDir()
+	if dir == "" {
+		return errors.New("pause needs the freezer controller or a cgroup2 hierarchy, and this host has neither")
+	}
+	if !v1 {
+		v := map[bool]string{true: "1", false: "0"}[frozen]
+		if err := cgroups.WriteFile(dir, "cgroup.freeze", v); err != nil {
+			return err
+		}
+		return waitEvent(dir, "frozen "+v, freezeTimeout)
+	}
+	want := map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
+	// The v1 freezer has no notification: re-write and re-read until the
+	// state settles (FREEZING becomes FROZEN), bounded.
+	deadline := time.Now().Add(freezeTimeout)
+	delay := time.Millisecond
+	for {
+		if err := cgroups.WriteFile(dir, "freezer.state", want); err != nil {
+			return err
+		}
+		got, err := cgroups.ReadFile(dir, "freezer.state")
+		if err != nil {
+			return err
+		}
+		if got == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			cgroups.WriteFile(dir, "freezer.state", "THAWED")
+			return fmt.Errorf("%s did not become %s within %s (state %s): a task may be stuck in the kernel", dir, want, freezeTimeout, got)
+		}
+		time.Sleep(delay)
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// waitEvent waits until cgroup.events shows line, woken by POLLPRI.
+func waitEvent(dir, line string, timeout time.Duration) error {
+	f, err := os.Open(filepath.Join(dir, "cgroup.events"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Pread(int(f.Fd()), buf, 0)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(buf[:n]), "\n") {
+			if l == line {
+				return nil
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%s: no %q after %s", dir, line, timeout)
+		}
+		unix.Poll([]unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}, int(left/time.Millisecond)+1)
+	}
+}
+
+// Freeze pauses every process of the container.
+func (m *Manager) Freeze() error { return m.setFrozen(true) }
+
+// Thaw resumes them.
+func (m *Manager) Thaw() error { return m.setFrozen(false) }
+
+// Paused reports whether the freezer holds the container.
+func (m *Manager) Paused() bool {
+	dir, v1 := m.freezerDir()
+	if dir == "" {
+		return false
+	}
+	if v1 {
+		s, err := cgroups.ReadFile(dir, "freezer.state")
+		return err == nil && s != "THAWED"
+	}
+	s, err := cgroups.ReadFile(dir, "cgroup.freeze")
+	return err == nil && s == "1"
+}
+
+// pidsDir is the hierarchy the processes are read from: the cgroup2 one on
+// hybrid hosts (it is always there), else any v1 one.
+func (m *Manager) pidsDir() string {
+	if d := m.rec.Paths[cgroups.UnifiedKey]; d != "" {
+		return d
+	}
+	for _, k := range m.keys() {
+		return m.rec.Paths[k]
+	}
+	return ""
+}
+
+// Pids lists the container's processes.
+func (m *Manager) Pids() ([]int, error) {
+	pids, err := cgroups.ReadPids(m.pidsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return pids, err
+}
+
+// Signal sends sig to every process. SIGKILL goes through cgroup.kill
+// where the kernel has it (atomic: no fork escapes). Other signals go to
+// each listed pid while the cgroup is frozen, so that no new process slips
+// between listing and signalling, as runc does.
+func (m *Manager) Signal(sig unix.Signal) error {
+	if sig == unix.SIGKILL {
+		if d := m.rec.Paths[cgroups.UnifiedKey]; d != "" {
+			err := cgroups.WriteFile(d, "cgroup.kill", "1")
+			if err == nil || errors.Is(err, os.ErrNotExist) && !fileExists(d) {
+				return nil
+			}
+		}
+	}
+	frozen := false
+	if !m.Paused() {
+		if err := m.Freeze(); err == nil {
+			frozen = true
+		}
+	}
+	pids, err := m.Pids()
+	for _, p := range pids {
+		unix.Kill(p, sig)
+	}
+	if frozen {
+		if terr := m.Thaw(); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	return err
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Destroy kills what is left, waits for the cgroup to empty and removes
+// every directory hull created, deepest first, in every hierarchy.
+func (m *Manager) Destroy() error {
+	if pids, _ := m.Pids(); len(pids) > 0 {
+		if m.Paused() {
+			m.Thaw()
+		}
+		m.Signal(unix.SIGKILL)
+	}
+	if d := m.rec.Paths[cgroups.UnifiedKey]; d != "" {
+		if err := cgroups.WaitUnpopulated(d, destroyTimeout); err != nil {
+			return err
+		}
+	}
+	var first error
+	for _, k := range m.keys() {
+		for _, d := range m.rec.Dirs(k) {
+			if err := cgroups.Rmdir(d, destroyTimeout); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
