@@ -166,18 +166,6 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	c = &Container{dir: d, State: st, init: cmd}
-	if h := p.Hooks; h != nil {
-		// runc's order: prestart (deprecated) then createRuntime, both in
-		// the runtime's namespaces while the init waits.
-		hs := c.OCIState()
-		hs.Status = specs.StateCreating
-		if err := hooks.Run("hooks.prestart", h.Prestart, hs); err != nil {
-			return nil, err
-		}
-		if err := hooks.Run("hooks.createRuntime", h.CreateRuntime, hs); err != nil {
-			return nil, err
-		}
-	}
 
 	st.Ready = true
 	st.Created = time.Now().UTC()
@@ -361,6 +349,7 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 // sendPlan gives the init its orders; until then it waits, so the parent
 // can first place it (cgroups, oom_score_adj).
 func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
+	s.cfg.Pid = cmd.Process.Pid
 	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: s.plan, Init: &s.cfg}); err != nil {
 		return fmt.Errorf("send the plan to the init: %w", err)
 	}
@@ -391,21 +380,44 @@ func (s *initSpawn) spawn(cmd *exec.Cmd) error {
 // handshake waits for the init to report ready or an error. EOF means the
 // init died: its exit status is the best we can report.
 func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *exec.Cmd) error {
-	m, err := conn.Recv()
-	if err != nil {
-		if errors.Is(err, syncpipe.ErrClosed) {
-			werr := cmd.Wait()
-			return fmt.Errorf("the container's init exited during setup (%v); its output above may say why", werr)
+	for {
+		m, err := conn.Recv()
+		if err != nil {
+			if errors.Is(err, syncpipe.ErrClosed) {
+				werr := cmd.Wait()
+				return fmt.Errorf("the container's init exited during setup (%v); its output above may say why", werr)
+			}
+			return err
 		}
+		switch m.Type {
+		case syncpipe.TypeReady:
+			return nil
+		case syncpipe.TypeError:
+			return errors.New(m.Msg)
+		case syncpipe.TypeHooks:
+			if err := s.runtimeHooks(); err != nil {
+				return err
+			}
+			if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypeResume}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unexpected message %q from the init", m.Type)
+		}
+	}
+}
+
+// runtimeHooks runs, in the runtime's namespaces, the hooks the spec puts
+// after the container's mounts and before pivot_root: prestart
+// (deprecated) then createRuntime, in runc's order.
+func (s *initSpawn) runtimeHooks() error {
+	h := s.plan.Hooks
+	st := specs.State{Version: s.plan.OCIVersion, ID: s.cfg.ID, Status: specs.StateCreating,
+		Pid: s.cfg.Pid, Bundle: s.plan.Bundle, Annotations: s.plan.Annotations}
+	if err := hooks.Run("hooks.prestart", h.Prestart, st); err != nil {
 		return err
 	}
-	switch m.Type {
-	case syncpipe.TypeReady:
-		return nil
-	case syncpipe.TypeError:
-		return errors.New(m.Msg)
-	}
-	return fmt.Errorf("unexpected message %q from the init", m.Type)
+	return hooks.Run("hooks.createRuntime", h.CreateRuntime, st)
 }
 
 func idMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -145,3 +145,35 @@ func TestHookPoststopFails(t *testing.T) {
 		t.Errorf("hooks.poststop[1] did not run after hooks.poststop[0] failed")
 	}
 }
+
+// createContainer hooks run in the container's mount namespace before
+// pivot_root (paths resolve in the runtime's filesystem), startContainer
+// hooks inside the container after start; both get the init's host pid.
+func TestHooksInContainer(t *testing.T) {
+	b := newBundle(t)
+	b.addMount(specs.Mount{Destination: "/hookout", Type: "tmpfs", Source: "tmpfs"})
+	out := filepath.Join(b.spec.Root.Path, "hookout")
+	record := func(file string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Env: hookEnv, Args: []string{"sh", "-c",
+			`{ readlink /proc/self/ns/mnt; sed 's/.*"pid":\([0-9]*\).*/\1/'; echo; } > "$1"`, "sh", file}}
+	}
+	b.spec.Hooks = &specs.Hooks{
+		CreateContainer: []specs.Hook{record(filepath.Join(out, "createContainer"))},
+		StartContainer:  []specs.Hook{record("/hookout/startContainer")},
+	}
+	got := b.sh(`readlink /proc/self/ns/mnt; cat /hookout/createContainer /hookout/startContainer`)
+	lines := strings.Fields(got)
+	if len(lines) != 5 {
+		t.Fatalf("want the container's mnt ns, then ns and pid from each hook; got %q", got)
+	}
+	for i, hook := range []string{"createContainer", "startContainer"} {
+		if ns := lines[1+2*i]; ns != lines[0] {
+			t.Errorf("hooks.%s ran in %s, the container's mount namespace is %s", hook, ns, lines[0])
+		}
+		// Inside its pid namespace the init is 1: the hooks must get the
+		// host's view.
+		if pid := lines[2+2*i]; pid == "0" || pid == "1" || pid != lines[2] {
+			t.Errorf("hooks.%s got pid %q, want the init's host pid (the same for both hooks)", hook, pid)
+		}
+	}
+}

@@ -41,10 +41,14 @@ func Run(field string, list []specs.Hook, st specs.State) error {
 // poststop hooks clean up, and one failing must not keep the others from
 // running (the spec says to log and continue).
 func RunAll(field string, list []specs.Hook, st specs.State) error {
+	in, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
 	var first error
-	for i := range list {
-		if err := Run(fmt.Sprintf("%s[%d]", field, i), list[i:i+1], st); err != nil && first == nil {
-			first = err
+	for i, h := range list {
+		if err := run(h, in); err != nil && first == nil {
+			first = fmt.Errorf("%s[%d] %s: %w", field, i, h.Path, err)
 		}
 	}
 	return first

@@ -46,7 +46,7 @@ func Main() {
 
 func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
 	p, c := m.Plan, m.Init
-	s := &steps{plan: p, cfg: c}
+	s := &steps{plan: p, cfg: c, conn: conn}
 	if !c.Exec {
 		if err := s.buildContainer(); err != nil {
 			return err
@@ -72,11 +72,9 @@ func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
 			return err
 		}
 		if p.Hooks != nil {
-			st := specs.State{Version: p.OCIVersion, ID: c.ID, Status: specs.StateRunning,
-				Pid: os.Getpid(), Bundle: p.Bundle, Annotations: p.Annotations}
 			// After start nobody reads the sync socket: the container's
 			// stderr is where a failure can still be seen.
-			if err := hooks.Run("hooks.startContainer", p.Hooks.StartContainer, st); err != nil {
+			if err := hooks.Run("hooks.startContainer", p.Hooks.StartContainer, s.hookState(specs.StateRunning)); err != nil {
 				fmt.Fprintln(os.Stderr, "hull init:", err)
 				os.Exit(1)
 			}

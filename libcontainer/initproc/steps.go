@@ -9,8 +9,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/hull-oci/hull/libcontainer/caps"
 	"github.com/hull-oci/hull/libcontainer/console"
+	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/rootfs"
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
@@ -19,6 +22,7 @@ import (
 type steps struct {
 	plan *spec.Plan
 	cfg  *syncpipe.InitConfig
+	conn *syncpipe.Conn
 }
 
 // buildContainer does the filesystem and the namespaced kernel settings, in
@@ -42,9 +46,10 @@ func (s *steps) buildContainer() error {
 		}
 	}
 	if err := rootfs.Prepare(p, rootfs.Options{
-		NoPivot: s.cfg.NoPivot,
-		UserNS:  s.cfg.UserNS,
-		Console: p.Process.Terminal,
+		NoPivot:     s.cfg.NoPivot,
+		UserNS:      s.cfg.UserNS,
+		Console:     p.Process.Terminal,
+		BeforePivot: s.createHooks,
 	}); err != nil {
 		return err
 	}
@@ -67,6 +72,36 @@ func (s *steps) buildContainer() error {
 		return err
 	}
 	return rootfs.Finish(p)
+}
+
+// createHooks runs where the spec puts them, with the mounts made and the
+// root not yet switched: the parent's prestart and createRuntime hooks
+// (the init waits for them), then createContainer hooks here, in the
+// container's namespaces, with paths resolved in the runtime's filesystem.
+func (s *steps) createHooks() error {
+	h := s.plan.Hooks
+	if h == nil {
+		return nil
+	}
+	if len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 {
+		if err := s.conn.Send(&syncpipe.Msg{Type: syncpipe.TypeHooks}); err != nil {
+			return err
+		}
+		m, err := s.conn.Recv()
+		if err != nil {
+			return err
+		}
+		if m.Type != syncpipe.TypeResume {
+			return fmt.Errorf("unexpected message %q from the parent", m.Type)
+		}
+	}
+	return hooks.Run("hooks.createContainer", h.CreateContainer, s.hookState(specs.StateCreating))
+}
+
+func (s *steps) hookState(status specs.ContainerState) specs.State {
+	p := s.plan
+	return specs.State{Version: p.OCIVersion, ID: s.cfg.ID, Status: status,
+		Pid: s.cfg.Pid, Bundle: p.Bundle, Annotations: p.Annotations}
 }
 
 // setupTerminal makes the pty, hands the master to the engine and makes the

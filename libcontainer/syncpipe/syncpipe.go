@@ -3,6 +3,10 @@
 //
 //	parent -> init   {"type":"plan", "plan":{...}, "init":{...}}
 //	                 everything the init does: it never reads config.json
+//	init -> parent   {"type":"hooks"}
+//	                 mounts done, root not yet switched: the parent runs the
+//	                 prestart and createRuntime hooks, then answers
+//	parent -> init   {"type":"resume"}
 //	init -> parent   {"type":"ready"}
 //	                 the container is built; the init now waits on the exec
 //	                 fifo for `start` (or, for exec, runs the process)
@@ -25,15 +29,19 @@ import (
 
 // Message types.
 const (
-	TypePlan  = "plan"
-	TypeReady = "ready"
-	TypeError = "error"
+	TypePlan   = "plan"
+	TypeHooks  = "hooks"
+	TypeResume = "resume"
+	TypeReady  = "ready"
+	TypeError  = "error"
 )
 
 // InitConfig is what the init needs besides the plan: how the parent set it up.
 type InitConfig struct {
-	// ID is the container's id, for the state startContainer hooks get.
-	ID string `json:"id"`
+	// ID and Pid (the init's, as the host sees it) are for the state the
+	// hooks the init runs get.
+	ID  string `json:"id"`
+	Pid int    `json:"pid"`
 	// Exec: enter an existing container and run Plan.Process; no rootfs work.
 	Exec    bool `json:"exec,omitempty"`
 	NoPivot bool `json:"noPivot,omitempty"`
