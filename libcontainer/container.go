@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hull-oci/hull/libcontainer/cgroups"
 	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/proc"
 	"github.com/hull-oci/hull/libcontainer/state"
@@ -294,4 +295,13 @@ func ExitCode(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
+}
+
+// Stats reads the container's cgroup accounting.
+func (c *Container) Stats() (*cgroups.Stats, error) {
+	cg := c.cgroup()
+	if cg == nil {
+		return nil, fmt.Errorf("container %s has no cgroup", c.State.ID)
+	}
+	return cg.Stats()
 }

@@ -26,6 +26,8 @@ type Manager interface {
 	Pids() ([]int, error)
 	// Signal sends sig to every process in the cgroup.
 	Signal(sig unix.Signal) error
+	// Stats reads the accounting files.
+	Stats() (*Stats, error)
 	// Destroy kills what is left, waits (bounded) for the cgroup to empty
 	// and removes the directories hull created.
 	Destroy() error
