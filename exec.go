@@ -36,7 +36,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds, from 3 up, to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec even if the container is paused"},
-		&cli.StringFlag{Name: "cgroup", Usage: "run in this sub-cgroup of the container"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in this existing sub-cgroup of the container's: PATH, or CONTROLLER:PATH (v1), repeatable"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile (accepted, not applied yet)"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label (accepted, not applied yet)"},
 	},
@@ -44,8 +44,9 @@ var execCommand = &cli.Command{
 		if cmd.Args().Len() < 1 {
 			return fmt.Errorf("exec: missing the container id (usage: hull exec %s)", cmd.ArgsUsage)
 		}
-		if cmd.String("cgroup") != "" {
-			return fmt.Errorf("exec: --cgroup is not supported by hull yet (no cgroup manager)")
+		sub, err := parseSubCgroups(cmd.StringSlice("cgroup"))
+		if err != nil {
+			return err
 		}
 		// As with the config's LSM fields: accepted, and said not applied.
 		for _, f := range []string{"apparmor", "process-label"} {
@@ -70,6 +71,7 @@ var execCommand = &cli.Command{
 			ConsoleSocket: cmd.String("console-socket"),
 			PreserveFDs:   preserveFDs(cmd),
 			IgnorePaused:  cmd.Bool("ignore-paused"),
+			SubCgroups:    sub,
 		})
 		if err != nil {
 			return err
@@ -98,6 +100,31 @@ var execCommand = &cli.Command{
 }
 
 func intPtr(i int) *int { return &i }
+
+// parseSubCgroups reads runc's --cgroup forms: "path" for every hierarchy,
+// "ctrl[,ctrl]:path" for some.
+func parseSubCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	sub := map[string]string{}
+	for _, a := range args {
+		ctrls, path, ok := strings.Cut(a, ":")
+		if !ok {
+			ctrls, path = "", a
+		}
+		if path == "" || strings.HasPrefix(path, "/") {
+			return nil, fmt.Errorf("exec: --cgroup %q: want a path relative to the container's cgroup", a)
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			if _, dup := sub[c]; dup {
+				return nil, fmt.Errorf("exec: --cgroup %q: %q given twice", a, c)
+			}
+			sub[c] = path
+		}
+	}
+	return sub, nil
+}
 
 // execProcess is the process to run: the --process JSON as given, or the
 // container's own process with the command line's changes, as runc does.

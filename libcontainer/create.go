@@ -150,7 +150,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
-	if err := cg.Join(st.Pid); err != nil {
+	if err := cg.Join(st.Pid, nil); err != nil {
 		return nil, err
 	}
 	if p.Process.OOMScoreAdj != nil {

@@ -18,6 +18,9 @@ type ExecOpts struct {
 	ConsoleSocket string
 	PreserveFDs   int
 	IgnorePaused  bool
+	// SubCgroups (exec --cgroup) maps a controller, or "" for all, to an
+	// existing sub-cgroup of the container's to run the process in.
+	SubCgroups map[string]string
 }
 
 // Process is a process started by Exec in a container.
@@ -62,6 +65,9 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		ConsoleFD:   -1,
 		UserNS:      plan.HasNamespace(specs.UserNamespace),
 	}}
+	if len(o.SubCgroups) > 0 && c.cgroup() == nil {
+		return nil, fmt.Errorf("--cgroup: container %s has no cgroup", c.State.ID)
+	}
 	if pr.Terminal {
 		if o.ConsoleSocket == "" {
 			return nil, fmt.Errorf("process.terminal is true but no --console-socket was given")
@@ -85,7 +91,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 	}
 	defer conn.Close()
 	if cg := c.cgroup(); cg != nil {
-		if err := cg.Join(cmd.Process.Pid); err != nil {
+		if err := cg.Join(cmd.Process.Pid, o.SubCgroups); err != nil {
 			killAndReap(cmd)
 			return nil, err
 		}

@@ -544,3 +544,68 @@ func TestExecConcurrent(t *testing.T) {
 		t.Errorf("processes in the container after the execs: %v, want only the init %d", left, st.Pid)
 	}
 }
+
+// exec --cgroup runs the process in an existing sub-cgroup of the
+// container's, in every hierarchy or in one controller's; delete removes
+// the sub-cgroups with the container's.
+func TestExecSubCgroup(t *testing.T) {
+	b, st := startedContainer(t)
+	paths := hostCgroupDirs(t, st.Pid)
+	for _, dir := range paths {
+		sub := filepath.Join(dir, "sub")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// A new v1 cpuset is empty and takes no process until given
+		// cpus and mems.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
+				if err := os.WriteFile(filepath.Join(sub, f), v, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	out := mustRun(t, "exec", "--cgroup", "sub", b.id, "cat", "/proc/self/cgroup")
+	for _, l := range lines(out) {
+		if !strings.HasSuffix(l, "/sub") {
+			t.Errorf("exec --cgroup sub: %q is not in the sub-cgroup", l)
+		}
+	}
+	out = mustRun(t, "exec", "--cgroup", "memory:sub", b.id, "cat", "/proc/self/cgroup")
+	for _, l := range lines(out) {
+		if strings.Contains(l, ":memory:") != strings.HasSuffix(l, "/sub") {
+			t.Errorf("exec --cgroup memory:sub: %q", l)
+		}
+	}
+	_, stderr, code := run(t, "exec", "--cgroup", "nosuch", b.id, "true")
+	if code == 0 || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("exec into a missing sub-cgroup: exit %d, %q", code, stderr)
+	}
+	mustRun(t, "delete", "--force", b.id)
+	for _, dir := range paths {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s is left after delete", dir)
+		}
+	}
+}
+
+// hostCgroupDirs maps pid's /proc/<pid>/cgroup entries to directories
+// under this host's /sys/fs/cgroup mounts.
+func hostCgroupDirs(t *testing.T, pid int) []string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, l := range lines(string(data)) {
+		parts := strings.SplitN(l, ":", 3)
+		mount := strings.TrimPrefix(parts[1], "name=")
+		if mount == "" {
+			mount = "unified"
+		}
+		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", mount, parts[2]))
+	}
+	return dirs
+}

@@ -48,6 +48,23 @@ func ReadPids(dir string) ([]int, error) {
 	return pids, nil
 }
 
+// RmdirAll removes a cgroup directory and the cgroups under it (made by the
+// container or an engine, they belong to it), deepest first.
+func RmdirAll(dir string, timeout time.Duration) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := RmdirAll(filepath.Join(dir, e.Name()), timeout); err != nil {
+				return err
+			}
+		}
+	}
+	return Rmdir(dir, timeout)
+}
+
 // Rmdir removes a cgroup directory, retrying (bounded) while the kernel
 // still counts exiting tasks in it (EBUSY). A missing one is fine.
 func Rmdir(dir string, timeout time.Duration) error {

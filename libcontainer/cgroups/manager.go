@@ -14,8 +14,10 @@ type Manager interface {
 	// which the device rules must allow. It returns what is accepted but
 	// not enforced, for the caller to log.
 	Set(r *specs.LinuxResources, devices []specs.LinuxDevice) (warnings []string, err error)
-	// Join moves pid into the cgroup in every hierarchy.
-	Join(pid int) error
+	// Join moves pid into the cgroup in every hierarchy, or into an
+	// existing sub-cgroup of it: sub maps a controller (or "" for every
+	// hierarchy) to a relative path (exec --cgroup).
+	Join(pid int, sub map[string]string) error
 	// Freeze and Thaw pause and resume every process, waiting (bounded)
 	// until the kernel reports the new state.
 	Freeze() error

@@ -97,13 +97,37 @@ func inheritCpuset(top, dir string) error {
 }
 
 // Join writes pid into cgroup.procs everywhere.
-func (m *Manager) Join(pid int) error {
+func (m *Manager) Join(pid int, sub map[string]string) error {
 	for _, k := range m.keys() {
-		if err := cgroups.WriteFile(m.rec.Paths[k], "cgroup.procs", strconv.Itoa(pid)); err != nil {
+		dir := m.rec.Paths[k]
+		if rel := subFor(k, sub); rel != "" {
+			dir = filepath.Join(dir, rel)
+			if !strings.HasPrefix(dir, m.rec.Paths[k]+"/") {
+				return fmt.Errorf("--cgroup %q: must stay inside the container's cgroup", rel)
+			}
+			if _, err := os.Stat(dir); err != nil {
+				return fmt.Errorf("--cgroup %q: the sub-cgroup must exist: %w", rel, err)
+			}
+		}
+		if err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			if errors.Is(err, unix.ENOSPC) && k == m.rec.Key("cpuset") {
+				return fmt.Errorf("join the cpuset cgroup %s: it has no cpus or mems: set cpuset.cpus and cpuset.mems: %w", dir, err)
+			}
 			return fmt.Errorf("join the %s cgroup: %w", k, err)
 		}
 	}
 	return nil
+}
+
+// subFor picks the sub-cgroup for hierarchy key: one named for one of its
+// controllers, else the one for every hierarchy.
+func subFor(key string, sub map[string]string) string {
+	for _, c := range strings.Split(key, ",") {
+		if rel, ok := sub[c]; ok {
+			return rel
+		}
+	}
+	return sub[""]
 }
 
 // freezerDir is where pause works: the v1 freezer when mounted (what
@@ -272,10 +296,18 @@ func (m *Manager) Destroy() error {
 			return err
 		}
 	}
+	// One bound for the whole removal: a cgroup that cannot go must not
+	// cost the bound once per hierarchy.
+	deadline := time.Now().Add(destroyTimeout)
 	var first error
 	for _, k := range m.keys() {
-		for _, d := range m.rec.Dirs(k) {
-			if err := cgroups.Rmdir(d, destroyTimeout); err != nil && first == nil {
+		for i, d := range m.rec.Dirs(k) {
+			rm := cgroups.Rmdir
+			if i == 0 {
+				// The container's own directory: its sub-cgroups go too.
+				rm = cgroups.RmdirAll
+			}
+			if err := rm(d, time.Until(deadline)); err != nil && first == nil {
 				first = err
 			}
 		}
