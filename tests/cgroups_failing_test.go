@@ -1,0 +1,84 @@
+package tests
+
+import (
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Cgroup tests that fail against hull at the commit they were written for
+// (db28032) and pass against runc 1.1.5: kept apart until hull is fixed.
+
+// A parent directory that create made for one container and a second
+// container then shares: deleting the first must succeed and leave the
+// second whole. (hull at db28032: delete records the parent as its own,
+// tries to rmdir it while the sibling lives in it, retries EBUSY for 10 s,
+// fails with "remove cgroup …: device or resource busy" and leaves the
+// container's state behind as "stopped".)
+func TestCgroupDeleteSharedParent(t *testing.T) {
+	requireSuite(t)
+	// a's create makes the parent; b is created in it too.
+	a := newBundle(t, "sleep", "3600")
+	b := newBundle(t, "sleep", "3600")
+	shared := cgroupParent + "/" + a.id + "-shared"
+	t.Cleanup(func() {
+		run(t, "delete", "--force", b.id)
+		run(t, "delete", "--force", a.id)
+		removeEverywhere(t, shared) // runc leaves the parent
+	})
+	a.spec.Linux.CgroupsPath = shared + "/a"
+	b.spec.Linux.CgroupsPath = shared + "/b"
+	a.start()
+	st := b.start()
+	if _, stderr, code := run(t, "delete", "--force", a.id); code != 0 {
+		t.Errorf("delete --force of a container whose parent cgroup a sibling shares: exit status %d: %s", code, stderr)
+		if left, _, ok := queryState(t, a.id); ok {
+			t.Errorf("and the container is left as %q", left.Status)
+		}
+	}
+	a.assertNoCgroup()
+	if now := mustState(t, b.id); now.Status != "running" || now.Pid != st.Pid {
+		t.Errorf("the sibling after delete: %+v, want running with pid %d", now, st.Pid)
+	}
+	for _, h := range cgroupHierarchies() {
+		if d := b.cgroupDir(filepath.Base(h)); !slices.Contains(cgroupPids(t, d), st.Pid) {
+			t.Errorf("the sibling's %s lost its init %d", d, st.Pid)
+		}
+	}
+	mustRun(t, "delete", "--force", b.id)
+	b.assertNoCgroup()
+}
+
+// Once the init of a container in the host's pid namespace has exited, its
+// children are still in the cgroup; containerd's runc shim then calls
+// `kill --all ID KILL` to end them (it does so whenever the config has no
+// pid namespace), and runc 1.1 signals the cgroup's processes although the
+// container is stopped. (hull at db28032: "cannot kill container …: it is
+// stopped"; the children live on until delete.)
+func TestCgroupKillAllAfterInitExit(t *testing.T) {
+	requireSuite(t)
+	b := newBundle(t, "sh", "-c", `sleep 1000 & echo "child $!"`)
+	b.removeNamespace(specs.PIDNamespace)
+	out := b.createPiped()
+	st := mustState(t, b.id)
+	mustRun(t, "start", b.id)
+	child, err := strconv.Atoi(strings.TrimPrefix(nextLine(t, out), "child "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := holdPid(t, child)
+	waitStopped(t, b.id, st.Pid)
+	if procs := containerProcs(t, b); procs[child] != "sleep 1000" {
+		t.Fatalf("container's cgroup after its init exited: %v, want the child %d (sleep 1000)", procs, child)
+	}
+	mustRun(t, "kill", "--all", b.id, "KILL")
+	if !pidfdExited(fd, waitTimeout) {
+		t.Errorf("kill --all KILL after the init exited: child %d still alive", child)
+	}
+	mustRun(t, "delete", b.id)
+	b.assertNoCgroup()
+}
