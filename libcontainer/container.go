@@ -157,14 +157,17 @@ func (c *Container) warn(msg string) {
 // Signal sends sig to the init, or with all to every process of the
 // container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
+	// With --all the cgroup is the list, even after the init exited: a
+	// container in the host's pid namespace can outlive its init, and
+	// containerd's shim then kills the rest with kill --all.
+	if cg := c.cgroup(); all && cg != nil {
+		return cg.Signal(sig)
+	}
 	st := c.Status()
 	if st == state.Stopped {
 		return fmt.Errorf("cannot kill container %s: it is stopped", c.State.ID)
 	}
 	if all {
-		if cg := c.cgroup(); cg != nil {
-			return cg.Signal(sig)
-		}
 		return c.signalAll(sig)
 	}
 	h, err := proc.Open(c.State.Pid, c.State.PidStart)

@@ -65,6 +65,13 @@ func RmdirAll(dir string, timeout time.Duration) error {
 	return Rmdir(dir, timeout)
 }
 
+// RmdirIfEmpty removes a cgroup directory that has no processes and no
+// sub-cgroups, and reports whether it is gone.
+func RmdirIfEmpty(dir string) bool {
+	err := unix.Rmdir(dir)
+	return err == nil || errors.Is(err, unix.ENOENT)
+}
+
 // Rmdir removes a cgroup directory, retrying (bounded) while the kernel
 // still counts exiting tasks in it (EBUSY). A missing one is fine.
 func Rmdir(dir string, timeout time.Duration) error {

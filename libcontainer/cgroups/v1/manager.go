@@ -302,13 +302,17 @@ func (m *Manager) Destroy() error {
 	var first error
 	for _, k := range m.keys() {
 		for i, d := range m.rec.Dirs(k) {
-			rm := cgroups.Rmdir
 			if i == 0 {
 				// The container's own directory: its sub-cgroups go too.
-				rm = cgroups.RmdirAll
+				if err := cgroups.RmdirAll(d, time.Until(deadline)); err != nil && first == nil {
+					first = err
+				}
+				continue
 			}
-			if err := rm(d, time.Until(deadline)); err != nil && first == nil {
-				first = err
+			// A parent hull made may since hold other containers' cgroups:
+			// it is removed once it is empty, by whoever empties it last.
+			if !cgroups.RmdirIfEmpty(d) {
+				break
 			}
 		}
 	}
