@@ -10,15 +10,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Cgroup tests that fail against hull at the commit they were written for
-// (db28032) and pass against runc 1.1.5: kept apart until hull is fixed.
+// A container's cgroup outliving what is expected of it: shared parents
+// and processes left after the init exited.
 
 // A parent directory that create made for one container and a second
 // container then shares: deleting the first must succeed and leave the
-// second whole. (hull at db28032: delete records the parent as its own,
-// tries to rmdir it while the sibling lives in it, retries EBUSY for 10 s,
-// fails with "remove cgroup …: device or resource busy" and leaves the
-// container's state behind as "stopped".)
+// second whole.
 func TestCgroupDeleteSharedParent(t *testing.T) {
 	requireSuite(t)
 	// a's create makes the parent; b is created in it too.
