@@ -54,8 +54,7 @@ func TestCgroupDeleteSharedParent(t *testing.T) {
 // children are still in the cgroup; containerd's runc shim then calls
 // `kill --all ID KILL` to end them (it does so whenever the config has no
 // pid namespace), and runc 1.1 signals the cgroup's processes although the
-// container is stopped. (hull at db28032: "cannot kill container …: it is
-// stopped"; the children live on until delete.)
+// container is stopped.
 func TestCgroupKillAllAfterInitExit(t *testing.T) {
 	requireSuite(t)
 	b := newBundle(t, "sh", "-c", `sleep 1000 & echo "child $!"`)
