@@ -8,7 +8,6 @@ import (
 	"github.com/hull-oci/hull/libcontainer/cgroups"
 	v1 "github.com/hull-oci/hull/libcontainer/cgroups/v1"
 	"github.com/hull-oci/hull/libcontainer/spec"
-	"github.com/hull-oci/hull/libcontainer/state"
 )
 
 // newCgroupManager picks the implementation for the recorded layout.
@@ -16,21 +15,17 @@ func newCgroupManager(rec *cgroups.Record) cgroups.Manager {
 	return v1.New(rec)
 }
 
-// createCgroup places the container's cgroup, records it in the state
-// before making it, makes it and writes the resources.
-func createCgroup(d *state.Dir, st *state.State, p *spec.Plan) (cgroups.Manager, []string, error) {
+// placeCgroup decides where the container's cgroup goes on this host.
+func placeCgroup(p *spec.Plan, id string) (*cgroups.Record, error) {
 	host, err := cgroups.Detect()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rec, err := host.Resolve(p.CgroupsPath, st.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	st.Cgroup = rec
-	if err := d.Save(st); err != nil {
-		return nil, nil, err
-	}
+	return host.Resolve(p.CgroupsPath, id)
+}
+
+// createCgroup makes the recorded cgroup and writes the resources.
+func createCgroup(rec *cgroups.Record, p *spec.Plan) (cgroups.Manager, []string, error) {
 	m := newCgroupManager(rec)
 	if err := m.Create(); err != nil {
 		m.Destroy()

@@ -83,13 +83,17 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		GIDMappings: p.GIDMappings,
 		Process:     p.Process,
 	}
-	// Recorded before any side effect, so that delete --force can always
-	// find what to undo, even after a SIGKILL of this process.
+	// Where the cgroup goes is decided, and recorded with the rest, before
+	// any side effect, so that delete --force can always find what to
+	// undo, even after a SIGKILL of this process.
+	if st.Cgroup, err = placeCgroup(p, o.ID); err != nil {
+		return nil, err
+	}
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
 
-	cg, warnings, err := createCgroup(d, st, p)
+	cg, warnings, err := createCgroup(st.Cgroup, p)
 	if err != nil {
 		return nil, err
 	}

@@ -96,6 +96,8 @@ type Dir struct {
 	Path string
 	ID   string
 	lock *os.File
+	// saved is the recovery.json last written through this Dir.
+	saved []byte
 }
 
 // Create makes and locks the state directory of a new container.
@@ -209,14 +211,18 @@ func (d *Dir) Load() (*State, error) {
 	return &s, nil
 }
 
-// Save writes recovery.json, then state.json, each atomically.
+// Save writes recovery.json when what it holds changed, then state.json,
+// each atomically.
 func (d *Dir) Save(s *State) error {
 	rec, err := json.Marshal(recovery{Pid: s.Pid, PidStart: s.PidStart, Cgroup: s.Cgroup})
 	if err != nil {
 		return err
 	}
-	if err := fileutil.WriteAtomic(filepath.Join(d.Path, recoveryFile), rec, 0o600); err != nil {
-		return err
+	if string(rec) != string(d.saved) {
+		if err := fileutil.WriteAtomic(filepath.Join(d.Path, recoveryFile), rec, 0o600); err != nil {
+			return err
+		}
+		d.saved = rec
 	}
 	data, err := json.Marshal(s)
 	if err != nil {
