@@ -42,6 +42,12 @@ type Memory struct {
 	Kernel    MemoryEntry       `json:"kernel,omitempty"`
 	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
 	Raw       map[string]uint64 `json:"raw,omitempty"`
+	// OOM and OOMKill count memory.events' oom (the limit was hit and
+	// reclaim failed) and oom_kill (a process was killed for it) on cgroup
+	// v2. runc's events JSON has neither: they are for the runtime to say
+	// that the OOM killer ended the container.
+	OOM     uint64 `json:"-"`
+	OOMKill uint64 `json:"-"`
 }
 
 type Pids struct {

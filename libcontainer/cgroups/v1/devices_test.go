@@ -8,7 +8,25 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hull-oci/hull/libcontainer/cgroups"
 )
+
+// The merging moved to the cgroups package (shared with v2); the kernel
+// model below keeps its names.
+type (
+	devKey = cgroups.DeviceKey
+	perms  = cgroups.DeviceAccess
+)
+
+const (
+	wildcard = cgroups.DeviceWildcard
+	permR    = cgroups.DeviceRead
+	permW    = cgroups.DeviceWrite
+	permM    = cgroups.DeviceMknod
+)
+
+var parsePerms = cgroups.ParseDeviceAccess
 
 // defaultAllows are the writes runc's default list adds to a deny-all
 // cgroup, sorted as they must come out (major, minor, type).
@@ -241,7 +259,7 @@ func (k *kernelDevcg) write(file, value string) error {
 		fmt.Sscan(s, &v)
 		return v
 	}
-	key := devKey{typ, num(maj), num(min)}
+	key := devKey{Type: typ, Major: num(maj), Minor: num(min)}
 	p, _ := parsePerms(acc)
 	if k.ex == nil {
 		k.ex = map[devKey]perms{}
@@ -258,7 +276,7 @@ func (k *kernelDevcg) write(file, value string) error {
 
 func (k *kernelDevcg) permits(typ byte, major, minor int64, p perms) bool {
 	matches := func(ek devKey) bool {
-		return ek.typ == typ && (ek.major == wildcard || ek.major == major) && (ek.minor == wildcard || ek.minor == minor)
+		return ek.Type == typ && (ek.Major == wildcard || ek.Major == major) && (ek.Minor == wildcard || ek.Minor == minor)
 	}
 	for ek, ep := range k.ex {
 		if !matches(ek) {
@@ -286,9 +304,11 @@ func TestDeviceWritesMatchRuleByRule(t *testing.T) {
 	starts := []func() *kernelDevcg{
 		func() *kernelDevcg { return &kernelDevcg{allowAll: true} }, // a fresh cgroup under the root
 		func() *kernelDevcg {
-			return &kernelDevcg{ex: map[devKey]perms{{'c', 1, 3}: permR, {'b', wildcard, wildcard}: permR | permW | permM}}
+			return &kernelDevcg{ex: map[devKey]perms{{Type: 'c', Major: 1, Minor: 3}: permR, {Type: 'b', Major: wildcard, Minor: wildcard}: permR | permW | permM}}
 		},
-		func() *kernelDevcg { return &kernelDevcg{allowAll: true, ex: map[devKey]perms{{'c', 1, 3}: permR}} },
+		func() *kernelDevcg {
+			return &kernelDevcg{allowAll: true, ex: map[devKey]perms{{Type: 'c', Major: 1, Minor: 3}: permR}}
+		},
 	}
 	checked := 0
 	for iter := 0; iter < 3000; iter++ {
@@ -327,11 +347,11 @@ func TestDeviceWritesMatchRuleByRule(t *testing.T) {
 			}
 			raw = append(raw, fmt.Sprintf("%s %s %s:%s %s", file, r.Type, star(r.Major), star(r.Minor), r.Access))
 		}
-		for _, d := range defaultDevices {
-			if d.dedup == "/dev/null" && len(extra) > 0 {
+		for _, d := range cgroups.DefaultDevices {
+			if d.Dedup == "/dev/null" && len(extra) > 0 {
 				continue
 			}
-			raw = append(raw, fmt.Sprintf("devices.allow %c %s:%s %s", d.typ, star(&d.major), star(&d.minor), d.access))
+			raw = append(raw, fmt.Sprintf("devices.allow %c %s:%s %s", d.Type, star(&d.Major), star(&d.Minor), d.Access))
 		}
 		for _, d := range extra {
 			raw = append(raw, fmt.Sprintf("devices.allow %s %d:%d rwm", d.Type, d.Major, d.Minor))
