@@ -7,12 +7,32 @@ import (
 
 	"github.com/hull-oci/hull/libcontainer/cgroups"
 	v1 "github.com/hull-oci/hull/libcontainer/cgroups/v1"
+	v2 "github.com/hull-oci/hull/libcontainer/cgroups/v2"
 	"github.com/hull-oci/hull/libcontainer/spec"
 )
 
 // newCgroupManager picks the implementation for the recorded layout.
 func newCgroupManager(rec *cgroups.Record) cgroups.Manager {
+	if rec.Layout == cgroups.Unified {
+		return v2.New(rec)
+	}
 	return v1.New(rec)
+}
+
+// placeProcess puts a new process into the container's cgroup (or its
+// sub-cgroup sub): at clone time where the layout allows, through
+// s.cloneInto; else join is called once the process exists, before it
+// does anything.
+func placeProcess(cg cgroups.Manager, s *initSpawn, sub map[string]string) (join func(pid int) error, err error) {
+	dir, err := cg.CloneInto(sub)
+	if err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		s.cloneInto = dir
+		return func(int) error { return nil }, nil
+	}
+	return func(pid int) error { return cg.Join(pid, sub) }, nil
 }
 
 // placeCgroup decides where the container's cgroup goes on this host.

@@ -139,6 +139,10 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		defer sock.Close()
 		init.console = sock
 	}
+	join, err := placeProcess(cg, init, nil)
+	if err != nil {
+		return nil, err
+	}
 	cmd, conn, err := init.start()
 	if err != nil {
 		return nil, err
@@ -154,7 +158,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
-	if err := cg.Join(st.Pid, nil); err != nil {
+	if err := join(st.Pid); err != nil {
 		return nil, err
 	}
 	if p.Process.OOMScoreAdj != nil {
@@ -246,6 +250,8 @@ type initSpawn struct {
 	// new user namespace). The pid namespace must be joined this way:
 	// setns(CLONE_NEWPID) only moves children, and the init must be one.
 	threadJoins []threadJoin
+	// cloneInto is a cgroup2 directory the init is cloned into.
+	cloneInto string
 	// beforeClone, if set, runs once the namespaces to join are open and
 	// may veto the clone (exec checks that they belong to the container).
 	beforeClone func() error
@@ -332,6 +338,15 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	}
 	if s.cfg.UnshareCgroupNS {
 		attr.Cloneflags &^= unix.CLONE_NEWCGROUP
+	}
+	if s.cloneInto != "" {
+		fd, err := unix.Open(s.cloneInto, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			parent.Close()
+			return nil, nil, fmt.Errorf("cgroup %s: %w", s.cloneInto, err)
+		}
+		defer unix.Close(fd)
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",

@@ -85,16 +85,20 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		}
 		return nil
 	}
+	join := func(int) error { return nil }
+	if cg := c.cgroup(); cg != nil {
+		if join, err = placeProcess(cg, s, o.SubCgroups); err != nil {
+			return nil, err
+		}
+	}
 	cmd, conn, err := s.start()
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	if cg := c.cgroup(); cg != nil {
-		if err := cg.Join(cmd.Process.Pid, o.SubCgroups); err != nil {
-			killAndReap(cmd)
-			return nil, err
-		}
+	if err := join(cmd.Process.Pid); err != nil {
+		killAndReap(cmd)
+		return nil, err
 	}
 	if err := s.sendPlan(conn, cmd); err != nil {
 		killAndReap(cmd)

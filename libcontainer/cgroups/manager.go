@@ -18,6 +18,9 @@ type Manager interface {
 	// existing sub-cgroup of it: sub maps a controller (or "" for every
 	// hierarchy) to a relative path (exec --cgroup).
 	Join(pid int, sub map[string]string) error
+	// CloneInto names the cgroup2 directory a new process can be cloned
+	// into (CLONE_INTO_CGROUP), sparing Join; "" when Join is needed.
+	CloneInto(sub map[string]string) (string, error)
 	// Freeze and Thaw pause and resume every process, waiting (bounded)
 	// until the kernel reports the new state.
 	Freeze() error

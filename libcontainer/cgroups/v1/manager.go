@@ -119,6 +119,10 @@ func (m *Manager) Join(pid int, sub map[string]string) error {
 	return nil
 }
 
+// CloneInto is "" on v1: CLONE_INTO_CGROUP places a process in a cgroup2
+// cgroup only, and the v1 hierarchies need cgroup.procs anyway.
+func (m *Manager) CloneInto(map[string]string) (string, error) { return "", nil }
+
 // subFor picks the sub-cgroup for hierarchy key: one named for one of its
 // controllers, else the one for every hierarchy.
 func subFor(key string, sub map[string]string) string {

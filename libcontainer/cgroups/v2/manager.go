@@ -108,27 +108,37 @@ func readSet(dir, file string) ([]string, error) {
 	return strings.Fields(s), nil
 }
 
-// Join writes pid into the container's cgroup.procs, or into that of an
-// existing sub-cgroup (sub[""], for exec --cgroup). v2 has one hierarchy:
-// a controller-qualified sub-cgroup is an error.
-func (m *Manager) Join(pid int, sub map[string]string) error {
+// CloneInto is the directory a new process is cloned straight into
+// (CLONE_INTO_CGROUP): the container's, or its existing sub-cgroup sub[""]
+// (exec --cgroup).
+func (m *Manager) CloneInto(sub map[string]string) (string, error) {
 	dir := m.dir
 	for k, rel := range sub {
 		if k != "" {
-			return fmt.Errorf("--cgroup %s:%s: this host has cgroup v2 only, with one hierarchy: give the sub-cgroup as PATH, without a controller", k, rel)
+			return "", fmt.Errorf("--cgroup %s:%s: this host has cgroup v2 only, with one hierarchy: give the sub-cgroup as PATH, without a controller", k, rel)
 		}
 		if rel == "" || rel == "/" {
 			continue
 		}
 		dir = filepath.Join(m.dir, rel)
 		if !strings.HasPrefix(dir, m.dir+"/") {
-			return fmt.Errorf("--cgroup %q: must stay inside the container's cgroup", rel)
+			return "", fmt.Errorf("--cgroup %q: must stay inside the container's cgroup", rel)
 		}
 		if _, err := os.Stat(dir); err != nil {
-			return fmt.Errorf("--cgroup %q: the sub-cgroup must exist: %w", rel, err)
+			return "", fmt.Errorf("--cgroup %q: the sub-cgroup must exist: %w", rel, err)
 		}
 	}
-	err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid))
+	return dir, nil
+}
+
+// Join writes pid into the cgroup.procs of CloneInto's directory, for
+// kernels without clone3.
+func (m *Manager) Join(pid int, sub map[string]string) error {
+	dir, err := m.CloneInto(sub)
+	if err != nil {
+		return err
+	}
+	err = cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid))
 	switch {
 	case err == nil:
 		return nil
