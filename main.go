@@ -64,7 +64,7 @@ func main() {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, killCommand,
-			deleteCommand, execCommand, pauseCommand, resumeCommand, psCommand, eventsCommand, specCommand, listCommand,
+			deleteCommand, execCommand, pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand, specCommand, listCommand,
 		},
 	}
 	for _, c := range app.Commands {

@@ -45,23 +45,29 @@ func placeCgroup(p *spec.Plan, id string) (*cgroups.Record, error) {
 }
 
 // createCgroup makes the recorded cgroup and writes the resources.
-func createCgroup(rec *cgroups.Record, p *spec.Plan) (cgroups.Manager, []string, error) {
+func createCgroup(rec *cgroups.Record, r *specs.LinuxResources, devices []specs.LinuxDevice) (cgroups.Manager, []string, error) {
 	m := newCgroupManager(rec)
 	if err := m.Create(); err != nil {
 		m.Destroy()
 		return nil, nil, err
 	}
-	devices := make([]specs.LinuxDevice, 0, len(p.Devices))
-	for _, dv := range p.Devices {
-		mode := os.FileMode(dv.FileMode)
-		devices = append(devices, specs.LinuxDevice{Path: dv.Path, Type: string(dv.Type), Major: dv.Major, Minor: dv.Minor, FileMode: &mode})
-	}
-	warnings, err := m.Set(p.Resources, devices)
+	warnings, err := m.Set(r, devices)
 	if err != nil {
 		m.Destroy()
 		return nil, nil, err
 	}
 	return m, warnings, nil
+}
+
+// cgroupDevices are the config's device nodes, which the device rules must
+// let the container use.
+func cgroupDevices(p *spec.Plan) []specs.LinuxDevice {
+	devices := make([]specs.LinuxDevice, 0, len(p.Devices))
+	for _, dv := range p.Devices {
+		mode := os.FileMode(dv.FileMode)
+		devices = append(devices, specs.LinuxDevice{Path: dv.Path, Type: string(dv.Type), Major: dv.Major, Minor: dv.Minor, FileMode: &mode})
+	}
+	return devices
 }
 
 // cgroup is the container's cgroup manager, nil for a container recorded

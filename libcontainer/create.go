@@ -82,7 +82,9 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		UIDMappings: p.UIDMappings,
 		GIDMappings: p.GIDMappings,
 		Process:     p.Process,
+		Resources:   p.Resources,
 	}
+	st.CgroupDevices = cgroupDevices(p)
 	// Where the cgroup goes is decided, and recorded with the rest, before
 	// any side effect, so that delete --force can always find what to
 	// undo, even after a SIGKILL of this process.
@@ -93,7 +95,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 
-	cg, warnings, err := createCgroup(st.Cgroup, p)
+	cg, warnings, err := createCgroup(st.Cgroup, st.Resources, st.CgroupDevices)
 	if err != nil {
 		return nil, err
 	}

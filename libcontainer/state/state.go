@@ -73,6 +73,10 @@ type State struct {
 	UIDMappings []specs.LinuxIDMapping `json:"uidMappings,omitempty"`
 	GIDMappings []specs.LinuxIDMapping `json:"gidMappings,omitempty"`
 	Process     spec.Process           `json:"process"`
+	// Resources and CgroupDevices are what the cgroup was last set to,
+	// for update to start from.
+	Resources     *specs.LinuxResources `json:"resources,omitempty"`
+	CgroupDevices []specs.LinuxDevice   `json:"cgroupDevices,omitempty"`
 	// Cgroup is recorded before the directories are made.
 	Cgroup *cgroups.Record `json:"cgroup,omitempty"`
 }
