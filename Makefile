@@ -8,7 +8,7 @@ LDFLAGS  := -X main.gitCommit=$(COMMIT) -linkmode external -extldflags -static
 TAGS     := netgo osusergo
 SOURCES  := $(shell find . -path ./tests -prune -o \( -name '*.go' -o -name '*.c' \) -print) go.mod go.sum
 
-.PHONY: all test unit integration test-vm install clean
+.PHONY: all test unit integration test-vm install clean bench
 
 all: hull
 
@@ -43,6 +43,13 @@ VM_OUT ?= tests/vm/out
 test-vm: hull
 	CGO_ENABLED=0 $(GO) test -c -o $(VM_OUT)/hull.test ./tests/
 	RUN='$(RUN)' SKIP='$(SKIP)' VM_OUT='$(VM_OUT)' tests/vm/vm.sh suite hull $(VM_OUT)/hull.test
+
+# The start-up benchmark, side by side with runc and crun (root; never part
+# of `make test`): interleaved rounds, a table, hull's ratios and the raw
+# samples as JSON. QUICK=1: 20 rounds, about a minute on a quiet machine.
+# More flags through BENCHFLAGS (`go run ./bench -help`).
+bench: hull
+	$(GO) run ./bench -hull ./hull $(if $(QUICK),-quick) $(BENCHFLAGS)
 
 install: hull
 	install -D -m 0755 hull $(DESTDIR)$(BINDIR)/hull
