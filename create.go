@@ -33,6 +33,7 @@ var createCommand = &cli.Command{
 			return err
 		}
 		c.Close()
+		traceDone()
 		return nil
 	},
 }
@@ -46,6 +47,7 @@ func loadPlan(cmd *cli.Command) (*spec.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	startTrace.Mark("config loaded")
 	for _, w := range p.Warnings {
 		log.Warn(w)
 	}
@@ -60,6 +62,7 @@ func createContainer(cmd *cli.Command, p *spec.Plan) (*libcontainer.Container, e
 	}
 	return libcontainer.Create(p, libcontainer.CreateOpts{
 		Warn:          log.Warn,
+		Trace:         startTrace,
 		Root:          cmd.Root().String("root"),
 		ID:            id,
 		PidFile:       cmd.String("pid-file"),

@@ -51,6 +51,8 @@ var runCommand = &cli.Command{
 			c.Delete(true)
 			return err
 		}
+		startTrace.Mark("started")
+		traceDone()
 		if cmd.Bool("detach") {
 			return nil
 		}

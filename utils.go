@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hull-oci/hull/libcontainer"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 // logger writes the lines engines read: containerd takes the last JSON line
@@ -36,6 +37,9 @@ func setupLog(ctx context.Context, cmd *cli.Command) (context.Context, error) {
 		return ctx, fmt.Errorf("--log-format %q: must be text or json", f)
 	}
 	log.debug = cmd.Bool("debug")
+	if log.debug {
+		startTrace = trace.New()
+	}
 	if path := cmd.String("log"); path != "" {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
 		if err != nil {
@@ -67,6 +71,17 @@ func (l *logger) Warn(msg string) { l.line("warning", msg) }
 func (l *logger) Debugf(format string, args ...any) {
 	if l.debug {
 		l.line("debug", fmt.Sprintf(format, args...))
+	}
+}
+
+// startTrace collects the phases of create (and run) with --debug; nil
+// (no recording) without.
+var startTrace *trace.Trace
+
+// traceDone logs where a container start spent its time.
+func traceDone() {
+	if startTrace != nil {
+		log.Debugf("start phases: %s", startTrace)
 	}
 }
 

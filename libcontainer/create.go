@@ -25,12 +25,15 @@ import (
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/state"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 // CreateOpts are the inputs of create besides the plan.
 type CreateOpts struct {
 	// Warn receives what is accepted but not enforced.
-	Warn          func(string)
+	Warn func(string)
+	// Trace, if set, gets the end of each phase (--debug).
+	Trace         *trace.Trace
 	Root          string
 	ID            string
 	PidFile       string
@@ -94,12 +97,14 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
+	o.Trace.Mark("state recorded")
 
 	cg, warnings, err := createCgroup(st.Cgroup, st.Resources, st.CgroupDevices)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { cg.Destroy() })
+	o.Trace.Mark("cgroup made and set")
 	for _, w := range warnings {
 		o.warn(w)
 	}
@@ -130,6 +135,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		init.cfg.Keyring = o.ID
 	}
 	init.fifo = fifo
+	init.trace = o.Trace
 	if p.Process.Terminal {
 		if o.ConsoleSocket == "" {
 			return nil, errors.New("process.terminal is true but no --console-socket was given: pass one, or set terminal to false")
@@ -151,6 +157,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	defer conn.Close()
 	undo = append(undo, func() { killAndReap(cmd) })
+	o.Trace.Mark("init spawned")
 
 	start, err := proc.StartTime(cmd.Process.Pid)
 	if err != nil {
@@ -163,6 +170,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := join(st.Pid); err != nil {
 		return nil, err
 	}
+	o.Trace.Mark("init placed")
 	if p.Process.OOMScoreAdj != nil {
 		path := "/proc/" + strconv.Itoa(st.Pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*p.Process.OOMScoreAdj)), 0); err != nil {
@@ -182,6 +190,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
+	o.Trace.Mark("ready recorded")
 	if o.PidFile != "" {
 		if err := WritePidFile(o.PidFile, st.Pid); err != nil {
 			return nil, err
@@ -252,6 +261,7 @@ type initSpawn struct {
 	// new user namespace). The pid namespace must be joined this way:
 	// setns(CLONE_NEWPID) only moves children, and the init must be one.
 	threadJoins []threadJoin
+	trace       *trace.Trace
 	// cloneInto is a cgroup2 directory the init is cloned into.
 	cloneInto string
 	// beforeClone, if set, runs once the namespaces to join are open and
@@ -412,6 +422,7 @@ func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 		}
 		switch m.Type {
 		case syncpipe.TypeReady:
+			s.trace.Add(m.Marks)
 			return nil
 		case syncpipe.TypeError:
 			return errors.New(m.Msg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 // SyncEnv names the fd of the sync socket in the init's environment; it is
@@ -32,21 +33,24 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "hull init: must be started by hull, not by hand")
 		os.Exit(1)
 	}
+	t := &trace.Trace{}
+	t.Mark("init: runtime started")
 	conn := syncpipe.New(os.NewFile(uintptr(fd), "sync"))
 	m, err := conn.Recv()
 	if err != nil || m.Type != syncpipe.TypePlan || m.Plan == nil || m.Init == nil {
 		// The parent is gone or confused: nothing to report to.
 		os.Exit(1)
 	}
-	err = run(conn, m)
+	t.Mark("init: plan received")
+	err = run(conn, m, t)
 	// run returns only on failure.
 	conn.Send(&syncpipe.Msg{Type: syncpipe.TypeError, Msg: err.Error()})
 	os.Exit(1)
 }
 
-func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
+func run(conn *syncpipe.Conn, m *syncpipe.Msg, t *trace.Trace) error {
 	p, c := m.Plan, m.Init
-	s := &steps{plan: p, cfg: c, conn: conn}
+	s := &steps{plan: p, cfg: c, conn: conn, trace: t}
 	if !c.Exec {
 		if err := s.buildContainer(); err != nil {
 			return err
@@ -55,6 +59,7 @@ func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
 	if err := s.confineProcess(); err != nil {
 		return err
 	}
+	t.Mark("init: process confined")
 	path, err := lookPath(p.Process.Args[0], p.Process.Env)
 	if err != nil {
 		return err
@@ -64,7 +69,7 @@ func run(conn *syncpipe.Conn, m *syncpipe.Msg) error {
 	if err := unix.CloseRange(uint(3+c.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
-	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypeReady}); err != nil {
+	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypeReady, Marks: t.Marks}); err != nil {
 		return err
 	}
 	if c.FifoFD >= 0 {

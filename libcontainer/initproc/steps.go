@@ -17,12 +17,14 @@ import (
 	"github.com/hull-oci/hull/libcontainer/rootfs"
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 type steps struct {
-	plan *spec.Plan
-	cfg  *syncpipe.InitConfig
-	conn *syncpipe.Conn
+	plan  *spec.Plan
+	cfg   *syncpipe.InitConfig
+	conn  *syncpipe.Conn
+	trace *trace.Trace
 }
 
 // buildContainer does the filesystem and the namespaced kernel settings, in
@@ -53,6 +55,7 @@ func (s *steps) buildContainer() error {
 	}); err != nil {
 		return err
 	}
+	s.trace.Mark("init: mounts and root switched")
 	if p.Process.Terminal {
 		if err := s.setupTerminal(true); err != nil {
 			return err
@@ -71,7 +74,11 @@ func (s *steps) buildContainer() error {
 	if err := rootfs.WriteSysctls(p.Sysctl); err != nil {
 		return err
 	}
-	return rootfs.Finish(p)
+	if err := rootfs.Finish(p); err != nil {
+		return err
+	}
+	s.trace.Mark("init: masked and read-only paths")
+	return nil
 }
 
 // createHooks runs where the spec puts them, with the mounts made and the

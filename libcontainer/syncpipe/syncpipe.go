@@ -25,6 +25,7 @@ import (
 	"os"
 
 	"github.com/hull-oci/hull/libcontainer/spec"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 // Message types.
@@ -62,10 +63,12 @@ type InitConfig struct {
 
 // Msg is one message of the protocol.
 type Msg struct {
-	Type string      `json:"type"`
-	Msg  string      `json:"msg,omitempty"`
-	Plan *spec.Plan  `json:"plan,omitempty"`
-	Init *InitConfig `json:"init,omitempty"`
+	Type string `json:"type"`
+	Msg  string `json:"msg,omitempty"`
+	// Marks (with "ready") are when the init's phases ended, for --debug.
+	Marks []trace.Mark `json:"marks,omitempty"`
+	Plan  *spec.Plan   `json:"plan,omitempty"`
+	Init  *InitConfig  `json:"init,omitempty"`
 }
 
 // Conn is one end of the socketpair.
