@@ -29,20 +29,16 @@ integration: hull
 
 # The integration suite again, in a qemu VM that boots Debian's kernel with a
 # pure cgroup v2 hierarchy and every controller (tests/vm/vm.sh; neither root
-# nor KVM needed). RUN=regexp picks tests (go test -run), SKIP=regexp leaves
-# tests out (SKIP= runs them all), VM_OUT=dir keeps the logs (tests/vm/out).
-#
-# SKIP defaults to the tests that still assume a v1/hybrid host and so fail
-# on v2 for the test's reasons, not hull's (Debian's runc fails them in the
-# VM alike): they look for hierarchies at /sys/fs/cgroup/<name> or
-# /sys/fs/cgroup/unified, and TestPs wants procps' `ps -ef` columns (the VM
-# has busybox ps). Remove each name once its test knows the unified layout.
-V1_ONLY_TESTS := ^(TestCgroupDeleteSharedParent|TestCgroupKillAllAfterInitExit|TestCgroupMissingController|TestCgroupEveryHierarchy|TestCgroupDeleteRemoves|TestCgroupKillAll|TestCgroupRelativePath|TestExecSubCgroup|TestPs)$$
-SKIP   ?= $(V1_ONLY_TESTS)
+# nor KVM needed), after the cgroup v2 manager's kernel test (TestKernel in
+# libcontainer/cgroups/v2, which runs only there). RUN=regexp picks
+# integration tests (go test -run), SKIP=regexp leaves some out, VM_OUT=dir
+# keeps the logs (tests/vm/out).
+SKIP   ?=
 VM_OUT ?= tests/vm/out
 test-vm: hull
 	CGO_ENABLED=0 $(GO) test -c -o $(VM_OUT)/hull.test ./tests/
-	RUN='$(RUN)' SKIP='$(SKIP)' VM_OUT='$(VM_OUT)' tests/vm/vm.sh suite hull $(VM_OUT)/hull.test
+	CGO_ENABLED=0 $(GO) test -c -o $(VM_OUT)/v2.test ./libcontainer/cgroups/v2
+	RUN='$(RUN)' SKIP='$(SKIP)' VM_OUT='$(VM_OUT)' tests/vm/vm.sh suite hull $(VM_OUT)/hull.test $(VM_OUT)/v2.test
 
 # The start-up benchmark, side by side with runc and crun (root; never part
 # of `make test`): interleaved rounds, a table, hull's ratios and the raw

@@ -1,7 +1,7 @@
 package tests
 
 import (
-	"path/filepath"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,8 +41,8 @@ func TestCgroupDeleteSharedParent(t *testing.T) {
 	if now := mustState(t, b.id); now.Status != "running" || now.Pid != st.Pid {
 		t.Errorf("the sibling after delete: %+v, want running with pid %d", now, st.Pid)
 	}
-	for _, h := range cgroupHierarchies() {
-		if d := b.cgroupDir(filepath.Base(h)); !slices.Contains(cgroupPids(t, d), st.Pid) {
+	for _, d := range b.cgroupDirs() {
+		if !slices.Contains(cgroupPids(t, d), st.Pid) {
 			t.Errorf("the sibling's %s lost its init %d", d, st.Pid)
 		}
 	}
@@ -68,9 +68,14 @@ func TestCgroupKillAllAfterInitExit(t *testing.T) {
 	}
 	fd := holdPid(t, child)
 	waitStopped(t, b.id, st.Pid)
-	if procs := containerProcs(t, b); procs[child] != "sleep 1000" {
-		t.Fatalf("container's cgroup after its init exited: %v, want the child %d (sleep 1000)", procs, child)
-	}
+	// $! is printed once the child is forked, maybe before it execs sleep.
+	waitUntil(t, fmt.Sprintf("the child %d as sleep 1000 in the container's cgroup after its init exited", child), func() bool {
+		procs := containerProcs(t, b)
+		if _, ok := procs[child]; !ok {
+			t.Fatalf("container's cgroup after its init exited: %v, want the child %d", procs, child)
+		}
+		return procs[child] == "sleep 1000"
+	})
 	mustRun(t, "kill", "--all", b.id, "KILL")
 	if !pidfdExited(fd, waitTimeout) {
 		t.Errorf("kill --all KILL after the init exited: child %d still alive", child)

@@ -212,17 +212,75 @@ func watchedProcesses(bundleDir string) map[int]string {
 	return out
 }
 
-// cgroupHierarchies lists every mounted hierarchy under /sys/fs/cgroup (the
-// v1 controllers and the unified tree).
+// cgroupMount is one mounted cgroup hierarchy.
+type cgroupMount struct {
+	dir string // where it is mounted
+	// key is how /proc/<pid>/cgroup names it: "" for the cgroup2
+	// hierarchy, else its v1 controllers as the kernel lists them
+	// ("memory", "cpu,cpuacct") or "name=systemd".
+	key string
+}
+
+// v2 reports whether the hierarchy is cgroup2.
+func (m cgroupMount) v2() bool { return m.key == "" }
+
+// cgroupMounts lists the hierarchies mounted at /sys/fs/cgroup (a unified
+// host: that one cgroup2 hierarchy) or in the directories right below it
+// (a v1 or hybrid host: one per v1 hierarchy, and the cgroup2 one, often
+// at unified), each once. It reads /proc/self/mountinfo, so a file or a
+// symlink (cpu -> cpu,cpuacct) is never taken for a hierarchy.
+func cgroupMounts() []cgroupMount {
+	mounts, err := readMountinfo("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	subsys := map[string]bool{}
+	if data, err := os.ReadFile("/proc/cgroups"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(l); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+				subsys[f[0]] = true
+			}
+		}
+	}
+	var out []cgroupMount
+	seen := map[string]bool{}
+	for _, m := range mounts {
+		if m.mountPoint != cgroupMountRoot && filepath.Dir(m.mountPoint) != cgroupMountRoot {
+			continue
+		}
+		var key string
+		switch m.fsType {
+		case "cgroup2":
+		case "cgroup":
+			var ctrls []string
+			for _, o := range m.superOpts {
+				if subsys[o] || strings.HasPrefix(o, "name=") {
+					ctrls = append(ctrls, o)
+				}
+			}
+			if len(ctrls) == 0 {
+				continue
+			}
+			key = strings.Join(ctrls, ",")
+		default:
+			continue
+		}
+		if seen[key] {
+			continue // mounted twice: the first one
+		}
+		seen[key] = true
+		out = append(out, cgroupMount{dir: m.mountPoint, key: key})
+	}
+	return out
+}
+
+// cgroupHierarchies lists the mount points of the cgroup hierarchies:
+// just /sys/fs/cgroup on a unified (cgroup v2) host, else one directory
+// per v1 hierarchy plus the cgroup2 one of a hybrid host.
 func cgroupHierarchies() []string {
 	var out []string
-	entries, _ := os.ReadDir("/sys/fs/cgroup")
-	for _, e := range entries {
-		p := filepath.Join("/sys/fs/cgroup", e.Name())
-		var st syscall.Statfs_t
-		if syscall.Statfs(p, &st) == nil && (st.Type == 0x27e0eb || st.Type == 0x63677270) { // CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC
-			out = append(out, p)
-		}
+	for _, m := range cgroupMounts() {
+		out = append(out, m.dir)
 	}
 	return out
 }

@@ -1,9 +1,11 @@
 #!/bin/sh
 # The payload's run script for `vm.sh suite` (runs in the VM as /payload/run,
 # busybox sh): check that the VM is the pure cgroup v2 host the suite is
-# meant to meet, then run the integration test binary against the hull
-# binary beside it. The files go-test.run, go-test.skip and go-test.timeout
-# (written by vm.sh) hold the go test flags' values.
+# meant to meet, run the cgroup v2 manager's kernel test (v2.test,
+# TestKernel), then the integration test binary against the hull binary
+# beside it. Either failing fails the run. The files go-test.run,
+# go-test.skip and go-test.timeout (written by vm.sh) hold the integration
+# suite's go test flags' values; RUN and SKIP do not apply to TestKernel.
 set -u
 
 # smoke prints the cgroup setup and fails unless /sys/fs/cgroup is one
@@ -24,6 +26,13 @@ smoke() {
 
 smoke || exit 3
 
+# The v2 manager against the kernel: it makes and removes its own cgroup
+# (/sys/fs/cgroup/hull-v2-test-PID), which only a disposable machine may.
+echo "suite: HULL_TEST_CGROUP2=1 ./v2.test -test.run ^TestKernel$ -test.v"
+HULL_TEST_CGROUP2=1 ./v2.test -test.run '^TestKernel$' -test.v -test.timeout "$(cat go-test.timeout)"
+krc=$?
+[ $krc = 0 ] || echo "suite: FAIL: the v2 manager's TestKernel (exit status $krc)"
+
 set -- -test.v -test.timeout "$(cat go-test.timeout)"
 run=$(cat go-test.run)
 skip=$(cat go-test.skip)
@@ -39,4 +48,5 @@ rc=$?
 # the suite's own check missed it. Reported, not failed on: the suite judges.
 left=$(find /sys/fs/cgroup -mindepth 1 -type d)
 [ -z "$left" ] || printf 'suite: WARNING: cgroups left after the suite:\n%s\n' "$left"
+[ $rc != 0 ] || rc=$krc
 exit $rc

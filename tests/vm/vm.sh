@@ -8,7 +8,11 @@
 #
 # usage: vm.sh kernel                  fetch the kernel into the cache, print its dir
 #        vm.sh boot DIR                boot with DIR as /payload, run /payload/run
-#        vm.sh suite HULL TESTBINARY   run the integration suite (go test -c ./tests/)
+#        vm.sh suite HULL TESTBINARY V2TEST
+#                                      run the integration suite (go test -c
+#                                      ./tests/) and the cgroup v2 manager's
+#                                      kernel test (go test -c
+#                                      ./libcontainer/cgroups/v2)
 #
 # Environment:
 #   RUN, SKIP      go test -run / -skip regexps for `suite`
@@ -208,7 +212,8 @@ boot() {
 }
 
 # summary prints go test's verdicts from the payload's log: the failed
-# tests and subtests, and the count of top-level tests.
+# tests and subtests, and the count of top-level tests (of both test
+# binaries).
 summary() {
 	local log=$1 pass fail skip
 	pass=$(grep -c '^--- PASS' "$log" || true)
@@ -219,15 +224,17 @@ summary() {
 }
 
 # suite runs the integration test binary in the VM against the hull binary,
-# both static.
+# and the v2 manager's kernel test binary, all static.
 suite() {
-	local hull=$1 tests=$2 p
+	local hull=$1 tests=$2 v2test=$3 p
 	must_be_static "$hull"
 	must_be_static "$tests"
+	must_be_static "$v2test"
 	p=$(mktemp -d)
 	tmpdirs+=("$p")
 	cp "$hull" "$p/hull"
 	cp "$tests" "$p/hull.test"
+	cp "$v2test" "$p/v2.test"
 	install -m 0755 "$here/suite.sh" "$p/run"
 	printf '%s' "$RUN" >"$p/go-test.run"
 	printf '%s' "$SKIP" >"$p/go-test.skip"
@@ -238,7 +245,7 @@ suite() {
 }
 
 usage() {
-	sed -n '/^# usage:/,/^#  *vm.sh suite/p' "$0" >&2
+	sed -n '/^# usage:/,/^#  *\.\/libcontainer/p' "$0" >&2
 	exit 2
 }
 
@@ -254,8 +261,8 @@ boot)
 	exit "$vm_rc"
 	;;
 suite)
-	[ $# = 3 ] || usage
-	suite "$2" "$3"
+	[ $# = 4 ] || usage
+	suite "$2" "$3" "$4"
 	exit "$vm_rc"
 	;;
 *) usage ;;
