@@ -92,15 +92,22 @@ func Rmdir(dir string, timeout time.Duration) error {
 	}
 }
 
-// WaitUnpopulated waits until a cgroup2 directory has no process left, from
-// the "populated" key of cgroup.events, which the kernel signals with
-// POLLPRI on change: no polling loop.
+// WaitUnpopulated waits until a cgroup2 directory has no process left; a
+// directory that is gone has none.
 func WaitUnpopulated(dir string, timeout time.Duration) error {
+	err := WaitEvent(dir, "populated 0", timeout)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// WaitEvent waits until a cgroup2 directory's cgroup.events holds line
+// ("populated 0", "frozen 1"), woken by the POLLPRI the kernel signals on
+// every change of the file: no polling loop.
+func WaitEvent(dir, line string, timeout time.Duration) error {
 	f, err := os.Open(filepath.Join(dir, "cgroup.events"))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
 		return err
 	}
 	defer f.Close()
@@ -109,18 +116,69 @@ func WaitUnpopulated(dir string, timeout time.Duration) error {
 	for {
 		n, err := unix.Pread(int(f.Fd()), buf, 0)
 		if err != nil {
-			return err
+			return fmt.Errorf("read %s/cgroup.events: %w", dir, err)
 		}
-		if strings.Contains(string(buf[:n]), "populated 0") {
-			return nil
+		for _, l := range strings.Split(string(buf[:n]), "\n") {
+			if l == line {
+				return nil
+			}
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return fmt.Errorf("cgroup %s still has processes after %s", dir, timeout)
+			return fmt.Errorf("%s: no %q in cgroup.events after %s", dir, line, timeout)
 		}
 		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
 			return err
 		}
 	}
+}
+
+// DirExists reports whether a cgroup directory is there.
+func DirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// Freezer is what SignalEach needs of a manager.
+type Freezer interface {
+	Paused() bool
+	Freeze() error
+	Thaw() error
+}
+
+// KillAll SIGKILLs every process of a cgroup2 directory through cgroup.kill
+// (Linux 5.14+): one write, atomic against forks. done is false when the
+// kernel has no cgroup.kill, and the caller must signal each process.
+func KillAll(dir string) (done bool, err error) {
+	err = WriteFile(dir, "cgroup.kill", "1")
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return true, err
+	case !DirExists(dir):
+		return true, nil // no cgroup, no process
+	}
+	return false, nil
+}
+
+// SignalEach sends sig to each process pids lists, with the cgroup frozen
+// meanwhile so that no new process slips between listing and signalling,
+// as runc does.
+func SignalEach(f Freezer, pids func() ([]int, error), sig unix.Signal) error {
+	frozen := false
+	if !f.Paused() {
+		frozen = f.Freeze() == nil
+	}
+	list, err := pids()
+	for _, p := range list {
+		unix.Kill(p, sig)
+	}
+	if frozen {
+		if terr := f.Thaw(); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	return err
 }

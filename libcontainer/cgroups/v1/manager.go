@@ -153,7 +153,7 @@ func (m *Manager) setFrozen(frozen bool) error {
 		if err := cgroups.WriteFile(dir, "cgroup.freeze", v); err != nil {
 			return err
 		}
-		return waitEvent(dir, "frozen "+v, freezeTimeout)
+		return cgroups.WaitEvent(dir, "frozen "+v, freezeTimeout)
 	}
 	want := map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
 	// The v1 freezer has no notification: re-write and re-read until the
@@ -179,33 +179,6 @@ func (m *Manager) setFrozen(frozen bool) error {
 		if delay < 20*time.Millisecond {
 			delay *= 2
 		}
-	}
-}
-
-// waitEvent waits until cgroup.events shows line, woken by POLLPRI.
-func waitEvent(dir, line string, timeout time.Duration) error {
-	f, err := os.Open(filepath.Join(dir, "cgroup.events"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, 256)
-	for {
-		n, err := unix.Pread(int(f.Fd()), buf, 0)
-		if err != nil {
-			return err
-		}
-		for _, l := range strings.Split(string(buf[:n]), "\n") {
-			if l == line {
-				return nil
-			}
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("%s: no %q after %s", dir, line, timeout)
-		}
-		unix.Poll([]unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}, int(left/time.Millisecond)+1)
 	}
 }
 
@@ -255,35 +228,12 @@ func (m *Manager) Pids() ([]int, error) {
 // each listed pid while the cgroup is frozen, so that no new process slips
 // between listing and signalling, as runc does.
 func (m *Manager) Signal(sig unix.Signal) error {
-	if sig == unix.SIGKILL {
-		if d := m.rec.Paths[cgroups.UnifiedKey]; d != "" {
-			err := cgroups.WriteFile(d, "cgroup.kill", "1")
-			if err == nil || errors.Is(err, os.ErrNotExist) && !fileExists(d) {
-				return nil
-			}
+	if d := m.rec.Paths[cgroups.UnifiedKey]; sig == unix.SIGKILL && d != "" {
+		if done, err := cgroups.KillAll(d); done {
+			return err
 		}
 	}
-	frozen := false
-	if !m.Paused() {
-		if err := m.Freeze(); err == nil {
-			frozen = true
-		}
-	}
-	pids, err := m.Pids()
-	for _, p := range pids {
-		unix.Kill(p, sig)
-	}
-	if frozen {
-		if terr := m.Thaw(); terr != nil && err == nil {
-			err = terr
-		}
-	}
-	return err
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
+	return cgroups.SignalEach(m, m.Pids, sig)
 }
 
 // Destroy kills what is left, waits for the cgroup to empty and removes

@@ -49,7 +49,7 @@ func TestKernel(t *testing.T) {
 		if err := m.Destroy(); err != nil {
 			t.Errorf("Destroy: %v", err)
 		}
-		if dirExists(rec.Created[cgroups.UnifiedKey]) {
+		if cgroups.DirExists(rec.Created[cgroups.UnifiedKey]) {
 			t.Errorf("%s is left after Destroy", rec.Created[cgroups.UnifiedKey])
 		}
 	})

@@ -160,12 +160,12 @@ func (m *Manager) setFrozen(frozen bool) error {
 		v = "1"
 	}
 	if err := cgroups.WriteFile(m.dir, "cgroup.freeze", v); err != nil {
-		if errors.Is(err, os.ErrNotExist) && dirExists(m.dir) {
+		if errors.Is(err, os.ErrNotExist) && cgroups.DirExists(m.dir) {
 			return fmt.Errorf("pause needs cgroup.freeze, which this kernel lacks (Linux 5.2+): %w", err)
 		}
 		return err
 	}
-	if err := waitEvent(m.dir, "frozen "+v, freezeTimeout); err != nil {
+	if err := cgroups.WaitEvent(m.dir, "frozen "+v, freezeTimeout); err != nil {
 		if frozen {
 			// A task stuck in the kernel must not leave the container
 			// half frozen (runc#4481): thaw it back.
@@ -175,37 +175,6 @@ func (m *Manager) setFrozen(frozen bool) error {
 		return err
 	}
 	return nil
-}
-
-// waitEvent waits until cgroup.events holds line, woken by POLLPRI, which
-// the kernel signals on every change of the file: no polling loop.
-func waitEvent(dir, line string, timeout time.Duration) error {
-	f, err := os.Open(filepath.Join(dir, "cgroup.events"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, 256)
-	for {
-		n, err := unix.Pread(int(f.Fd()), buf, 0)
-		if err != nil {
-			return fmt.Errorf("read %s/cgroup.events: %w", dir, err)
-		}
-		for _, l := range strings.Split(string(buf[:n]), "\n") {
-			if l == line {
-				return nil
-			}
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("cgroup %s: no %q in cgroup.events after %s", dir, line, timeout)
-		}
-		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
-		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			return fmt.Errorf("poll %s/cgroup.events: %w", dir, err)
-		}
-	}
 }
 
 // Freeze pauses every process of the container, sub-cgroups included.
@@ -262,38 +231,11 @@ func (m *Manager) allPids() ([]int, error) {
 // runc does.
 func (m *Manager) Signal(sig unix.Signal) error {
 	if sig == unix.SIGKILL {
-		err := cgroups.WriteFile(m.dir, "cgroup.kill", "1")
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
+		if done, err := cgroups.KillAll(m.dir); done {
 			return err
 		}
-		if !dirExists(m.dir) {
-			return nil // no cgroup, no process
-		}
 	}
-	frozen := false
-	if !m.Paused() {
-		if err := m.Freeze(); err == nil {
-			frozen = true
-		}
-	}
-	pids, err := m.allPids()
-	for _, p := range pids {
-		unix.Kill(p, sig)
-	}
-	if frozen {
-		if terr := m.Thaw(); terr != nil && err == nil {
-			err = terr
-		}
-	}
-	return err
-}
-
-func dirExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
+	return cgroups.SignalEach(m, m.allPids, sig)
 }
 
 // Destroy kills what is left, waits for the cgroup to empty and removes the
@@ -301,7 +243,7 @@ func dirExists(p string) bool {
 // all within one deadline. A parent hull created that another cgroup now
 // lives in (a second container under the same parent) stays.
 func (m *Manager) Destroy() error {
-	if !dirExists(m.dir) {
+	if !cgroups.DirExists(m.dir) {
 		return nil
 	}
 	deadline := time.Now().Add(destroyTimeout)

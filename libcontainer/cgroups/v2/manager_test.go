@@ -79,7 +79,7 @@ func TestCreateAndSet(t *testing.T) {
 	if err := m.Create(); err != nil {
 		t.Fatal(err)
 	}
-	if !dirExists(m.Dir()) || m.Dir() != filepath.Join(root, "a/b/c") {
+	if !cgroups.DirExists(m.Dir()) || m.Dir() != filepath.Join(root, "a/b/c") {
 		t.Fatalf("Create did not make %s", m.Dir())
 	}
 	// In b, hull's own parent, every offered controller is enabled, so
@@ -319,11 +319,11 @@ func TestDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"a/b/c", "a/b"} {
-		if dirExists(filepath.Join(root, d)) {
+		if cgroups.DirExists(filepath.Join(root, d)) {
 			t.Errorf("%s is left", d)
 		}
 	}
-	if !dirExists(filepath.Join(root, "a")) {
+	if !cgroups.DirExists(filepath.Join(root, "a")) {
 		t.Error("a, which hull did not create, is gone")
 	}
 	if err := m.Destroy(); err != nil {
@@ -336,7 +336,7 @@ func TestDestroy(t *testing.T) {
 	if err := m.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if dirExists(filepath.Join(root, "a/b/c")) || !dirExists(filepath.Join(root, "a/b/other")) {
+	if cgroups.DirExists(filepath.Join(root, "a/b/c")) || !cgroups.DirExists(filepath.Join(root, "a/b/other")) {
 		t.Error("want c removed and the shared parent b kept")
 	}
 }

@@ -16,7 +16,7 @@ import (
 // controller that is not enabled leaves its part zero (cpu.stat's usage is
 // there without the cpu controller).
 func (m *Manager) Stats() (*cgroups.Stats, error) {
-	if !dirExists(m.dir) {
+	if !cgroups.DirExists(m.dir) {
 		return nil, fmt.Errorf("cgroup %s does not exist", m.dir)
 	}
 	s := &cgroups.Stats{}
