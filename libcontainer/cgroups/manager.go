@@ -37,3 +37,14 @@ type Manager interface {
 	// and removes the directories hull created.
 	Destroy() error
 }
+
+// Starter is a Manager whose cgroup comes into being with its first process
+// in it, as systemd makes a transient scope around the pids it is given.
+// For such a manager Create and Set only check and remember; Start, called
+// with the container's init (which waits for its orders until then), makes
+// the cgroup around it and writes the resources Set was given, returning
+// Set's warnings.
+type Starter interface {
+	Manager
+	Start(pid int) (warnings []string, err error)
+}

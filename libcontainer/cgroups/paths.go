@@ -20,6 +20,16 @@ type Record struct {
 	// Created maps a hierarchy key to the topmost directory hull created
 	// for the container; absent when the container's directory existed.
 	Created map[string]string `json:"created,omitempty"`
+	// Systemd is set when systemd made the cgroup (--systemd-cgroup): a
+	// transient scope unit, whose directories are Paths. Later commands
+	// then go through the systemd driver, whatever flags they are given.
+	Systemd *SystemdUnit `json:"systemd,omitempty"`
+}
+
+// SystemdUnit names the container's systemd scope and the slice it is in.
+type SystemdUnit struct {
+	Unit  string `json:"unit"`  // "prefix-name.scope"
+	Slice string `json:"slice"` // "system.slice", "a-b.slice"
 }
 
 // Resolve places the container's cgroup in every hierarchy, as runc does:

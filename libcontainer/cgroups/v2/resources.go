@@ -590,3 +590,34 @@ func planUnified(p *plan, r *specs.LinuxResources) error {
 	}
 	return nil
 }
+
+// File is one control file of the container's cgroup and the value Set
+// writes there.
+type File struct {
+	Name, Value string
+	// Field is the config field the value comes from.
+	Field string
+}
+
+// Files lists the control files Set writes for r and their values, in
+// Set's order, computed from the config alone (nothing on the host is
+// read), or the error Set would return. It is for a driver that also hands
+// the limits to the agent that owns the cgroup (systemd, which rewrites
+// the files from its unit properties), so that both agree. A write with
+// fallbacks (io.bfq.weight, else io.weight) lists each file it may go to;
+// a cpu.max value whose quota is neither a number nor "max" keeps the quota
+// the cgroup has and sets the period only.
+func Files(r *specs.LinuxResources) ([]File, error) {
+	p, err := resourcePlan(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, w := range p.writes {
+		out = append(out, File{w.file, w.value, w.field})
+		for _, a := range w.alts {
+			out = append(out, File{a.file, a.value, w.field})
+		}
+	}
+	return out, nil
+}
