@@ -70,5 +70,6 @@ func createContainer(cmd *cli.Command, p *spec.Plan) (*libcontainer.Container, e
 		NoPivot:       cmd.Bool("no-pivot"),
 		NoNewKeyring:  cmd.Bool("no-new-keyring"),
 		PreserveFDs:   preserveFDs(cmd),
+		SystemdCgroup: cmd.Root().Bool("systemd-cgroup"),
 	})
 }

@@ -49,7 +49,7 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "write log lines to this file instead of stderr"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug lines"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for runc compatibility; hull has no systemd cgroup driver yet and refuses it"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "create the container's cgroup as a systemd scope (linux.cgroupsPath \"slice:prefix:name\"); later commands follow the container's record"},
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility (checkpoint/restore is not implemented)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility: auto, true or false"},
 		},

@@ -47,9 +47,6 @@ func setupLog(ctx context.Context, cmd *cli.Command) (context.Context, error) {
 		}
 		log.out = f
 	}
-	if cmd.Bool("systemd-cgroup") {
-		return ctx, errors.New("--systemd-cgroup: the systemd cgroup driver is not implemented yet; run without it (cgroupfs)")
-	}
 	return ctx, nil
 }
 

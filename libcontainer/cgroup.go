@@ -1,18 +1,24 @@
 package libcontainer
 
 import (
+	"fmt"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hull-oci/hull/libcontainer/cgroups"
+	"github.com/hull-oci/hull/libcontainer/cgroups/systemd"
 	v1 "github.com/hull-oci/hull/libcontainer/cgroups/v1"
 	v2 "github.com/hull-oci/hull/libcontainer/cgroups/v2"
 	"github.com/hull-oci/hull/libcontainer/spec"
 )
 
-// newCgroupManager picks the implementation for the recorded layout.
+// newCgroupManager picks the implementation for the recorded cgroup: the
+// systemd driver for a systemd scope, else the layout's cgroupfs manager.
 func newCgroupManager(rec *cgroups.Record) cgroups.Manager {
+	if rec.Systemd != nil {
+		return systemd.New(rec)
+	}
 	if rec.Layout == cgroups.Unified {
 		return v2.New(rec)
 	}
@@ -35,18 +41,47 @@ func placeProcess(cg cgroups.Manager, s *initSpawn, sub map[string]string) (join
 	return func(pid int) error { return cg.Join(pid, sub) }, nil
 }
 
-// placeCgroup decides where the container's cgroup goes on this host.
-func placeCgroup(p *spec.Plan, id string) (*cgroups.Record, error) {
+// placeInit is placeProcess for a container's init. A cgroup that comes
+// into being with its first process (a systemd scope: cgroups.Starter) is
+// made by join, around the init, which waits for its plan until then;
+// what its resources could not enforce goes to warn.
+func placeInit(cg cgroups.Manager, s *initSpawn, warn func(string)) (join func(pid int) error, err error) {
+	st, ok := cg.(cgroups.Starter)
+	if !ok {
+		return placeProcess(cg, s, nil)
+	}
+	return func(pid int) error {
+		warnings, err := st.Start(pid)
+		for _, w := range warnings {
+			warn(w)
+		}
+		return err
+	}, nil
+}
+
+// placeCgroup decides where the container's cgroup goes on this host: a
+// systemd scope with --systemd-cgroup, else a cgroupfs directory.
+func placeCgroup(p *spec.Plan, id string, useSystemd bool) (*cgroups.Record, error) {
 	host, err := cgroups.Detect()
 	if err != nil {
 		return nil, err
 	}
+	if useSystemd {
+		return systemd.Resolve(host, p.CgroupsPath, id)
+	}
 	return host.Resolve(p.CgroupsPath, id)
 }
 
-// createCgroup makes the recorded cgroup and writes the resources.
-func createCgroup(rec *cgroups.Record, r *specs.LinuxResources, devices []specs.LinuxDevice) (cgroups.Manager, []string, error) {
+// createCgroup makes the recorded cgroup and writes the resources. A
+// systemd scope takes its org.systemd.property.* annotations as unit
+// properties.
+func createCgroup(rec *cgroups.Record, r *specs.LinuxResources, devices []specs.LinuxDevice, annotations map[string]string) (cgroups.Manager, []string, error) {
 	m := newCgroupManager(rec)
+	if sd, ok := m.(*systemd.Manager); ok {
+		if err := sd.SetAnnotations(annotations); err != nil {
+			return nil, nil, fmt.Errorf("--systemd-cgroup: %w", err)
+		}
+	}
 	if err := m.Create(); err != nil {
 		m.Destroy()
 		return nil, nil, err

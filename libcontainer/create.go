@@ -41,6 +41,9 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	// SystemdCgroup (--systemd-cgroup): the cgroup is a systemd scope,
+	// linux.cgroupsPath "slice:prefix:name".
+	SystemdCgroup bool
 }
 
 // Container is a container whose state directory is open (and locked when it
@@ -91,7 +94,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	// Where the cgroup goes is decided, and recorded with the rest, before
 	// any side effect, so that delete --force can always find what to
 	// undo, even after a SIGKILL of this process.
-	if st.Cgroup, err = placeCgroup(p, o.ID); err != nil {
+	if st.Cgroup, err = placeCgroup(p, o.ID, o.SystemdCgroup); err != nil {
 		return nil, err
 	}
 	if err := d.Save(st); err != nil {
@@ -99,7 +102,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	o.Trace.Mark("state recorded")
 
-	cg, warnings, err := createCgroup(st.Cgroup, st.Resources, st.CgroupDevices)
+	cg, warnings, err := createCgroup(st.Cgroup, st.Resources, st.CgroupDevices, p.Annotations)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +150,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		defer sock.Close()
 		init.console = sock
 	}
-	join, err := placeProcess(cg, init, nil)
+	join, err := placeInit(cg, init, o.warn)
 	if err != nil {
 		return nil, err
 	}
