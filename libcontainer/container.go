@@ -259,6 +259,14 @@ func (c *Container) kill() error {
 	if err := h.Signal(unix.SIGKILL); err != nil && !errors.Is(err, proc.ErrGone) {
 		return fmt.Errorf("kill the init of %s: %w", c.State.ID, err)
 	}
+	// Under the v1 freezer a frozen process cannot act on SIGKILL (the v2
+	// one lets it die): a paused container is thawed once the signal is
+	// pending, as runc does, or delete --force would wait for nothing.
+	if cg := c.cgroup(); cg != nil && cg.Paused() {
+		if err := cg.Thaw(); err != nil {
+			return fmt.Errorf("thaw the paused %s so that its init can die: %w", c.State.ID, err)
+		}
+	}
 	if c.init != nil {
 		c.init.Wait()
 		return nil

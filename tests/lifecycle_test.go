@@ -90,6 +90,13 @@ func TestDeleteForce(t *testing.T) {
 			b.create()
 			return b
 		},
+		// A v1-frozen init cannot die of SIGKILL until thawed: delete
+		// --force waited its 10 s bound and failed.
+		"paused": func(t *testing.T) *bundle {
+			b, _ := startedContainer(t)
+			mustRun(t, "pause", b.id)
+			return b
+		},
 	}
 	for name, setup := range cases {
 		t.Run(name, func(t *testing.T) {
