@@ -347,7 +347,9 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 		// them.
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
-	env := []string{initproc.SyncEnv + "=" + strconv.Itoa(syncFD)}
+	// The init runs one goroutine on one locked thread and allocates
+	// little: one P and no collector spare it thread starts and GC work.
+	env := []string{initproc.SyncEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off"}
 	if len(setns) > 0 {
 		env = append(env, nsenter.Env+"="+strings.Join(setns, ","))
 	}
