@@ -8,7 +8,7 @@ LDFLAGS  := -X main.gitCommit=$(COMMIT) -linkmode external -extldflags -static
 TAGS     := netgo osusergo
 SOURCES  := $(shell find . -path ./tests -prune -o \( -name '*.go' -o -name '*.c' \) -print) go.mod go.sum
 
-.PHONY: all test unit integration test-vm install clean bench
+.PHONY: all test unit integration test-vm test-systemd-vm install clean bench
 
 all: hull
 
@@ -39,6 +39,16 @@ test-vm: hull
 	CGO_ENABLED=0 $(GO) test -c -o $(VM_OUT)/hull.test ./tests/
 	CGO_ENABLED=0 $(GO) test -c -o $(VM_OUT)/v2.test ./libcontainer/cgroups/v2
 	RUN='$(RUN)' SKIP='$(SKIP)' VM_OUT='$(VM_OUT)' tests/vm/vm.sh suite hull $(VM_OUT)/hull.test $(VM_OUT)/v2.test
+
+# The systemd cgroup driver's tests (tests/systemd_test.go) in a qemu VM
+# whose PID 1 is systemd (tests/vm/systemd.sh, root needed): a minbase
+# Debian made by debootstrap (cached), booted on cgroup v2, then hybrid,
+# then legacy (v1 only). RUN=regexp picks tests (default ^TestSystemd),
+# MODES="unified hybrid legacy" picks the boots, SD_VM_OUT=dir the logs.
+SD_VM_OUT ?= tests/vm/out-systemd
+test-systemd-vm: hull
+	CGO_ENABLED=0 $(GO) test -c -o $(SD_VM_OUT)/hull.test ./tests/
+	$(if $(RUN),RUN='$(RUN)') $(if $(MODES),MODES='$(MODES)') VM_OUT='$(SD_VM_OUT)' tests/vm/systemd.sh suite hull $(SD_VM_OUT)/hull.test
 
 # The start-up benchmark, side by side with runc and crun (root; never part
 # of `make test`): interleaved rounds, a table, hull's ratios and the raw

@@ -142,15 +142,18 @@ func sdBundle(t *testing.T, slice string, args ...string) (*bundle, scope) {
 	t.Helper()
 	b := newBundle(t, args...)
 	b.spec.Linux.CgroupsPath = slice + ":hulltest:" + b.id
-	sp := "/" + slice
-	if base := strings.TrimSuffix(slice, ".slice"); strings.Contains(base, "-") {
-		sp = ""
-		parts := strings.Split(base, "-")
-		for i := range parts {
-			sp += "/" + strings.Join(parts[:i+1], "-") + ".slice"
-		}
+	return b, scope{unit: "hulltest-" + b.id + ".scope", slicePath: slicePath(slice)}
+}
+
+// slicePath is a slice's cgroup, as systemd nests slices by their dashes:
+// a-b.slice is /a.slice/a-b.slice.
+func slicePath(slice string) string {
+	sp := ""
+	parts := strings.Split(strings.TrimSuffix(slice, ".slice"), "-")
+	for i := range parts {
+		sp += "/" + strings.Join(parts[:i+1], "-") + ".slice"
 	}
-	return b, scope{unit: "hulltest-" + b.id + ".scope", slicePath: sp}
+	return sp
 }
 
 // sdCreate creates the bundle's container with --systemd-cgroup.
@@ -184,12 +187,26 @@ func (b *bundle) sdCreatePiped() *os.File {
 	return r
 }
 
-// stopSlices stops slices a test named, at its end: systemd keeps a slice
-// once started, as with runc; the slice is the test's, not the runtime's.
+// stopSlices stops slices a test named (deepest first), at its end:
+// systemd keeps a slice once started, as with runc; the slice is the
+// test's, not the runtime's. On v1 the slice's directories in the
+// hierarchies systemd does not manage (freezer, cpuset, ...) are the
+// runtime's: like runc, hull leaves one that a sibling container still
+// used when the container that made it was deleted; they go too.
 func stopSlices(t *testing.T, slices ...string) {
 	t.Cleanup(func() {
 		if out, err := exec.Command("systemctl", append([]string{"stop"}, slices...)...).CombinedOutput(); err != nil {
 			t.Errorf("systemctl stop %s: %v: %s", strings.Join(slices, " "), err, out)
+		}
+		if unifiedHost() {
+			return
+		}
+		for _, sl := range slices {
+			for _, h := range cgroupHierarchies() {
+				if err := os.Remove(filepath.Join(h, slicePath(sl))); err != nil && !os.IsNotExist(err) {
+					t.Errorf("remove the slice's leftover cgroup: %v", err)
+				}
+			}
 		}
 	})
 }
