@@ -134,6 +134,11 @@ func Resolve(h *cgroups.Host, cgroupsPath, id string) (*cgroups.Record, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("--systemd-cgroup: hull drives the system's systemd instance only, as root; rootless containers through a user's systemd are not supported")
 	}
+	return place(h, cgroupsPath, id)
+}
+
+// place is Resolve once systemd is known to be there.
+func place(h *cgroups.Host, cgroupsPath, id string) (*cgroups.Record, error) {
 	pl, err := ParsePath(cgroupsPath, id)
 	if err != nil {
 		return nil, err

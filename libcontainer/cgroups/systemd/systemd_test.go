@@ -53,6 +53,37 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
+func TestPlace(t *testing.T) {
+	v2 := &cgroups.Host{Layout: cgroups.Unified, Hierarchies: []cgroups.Hierarchy{{Key: cgroups.UnifiedKey, Mount: "/sys/fs/cgroup", Root: "/"}}}
+	rec, err := place(v2, "a-b.slice:p:c1", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/sys/fs/cgroup/a.slice/a-b.slice/p-c1.scope"
+	if rec.Paths[cgroups.UnifiedKey] != want || rec.Created[cgroups.UnifiedKey] != want || *rec.Systemd != (cgroups.SystemdUnit{Unit: "p-c1.scope", Slice: "a-b.slice"}) {
+		t.Errorf("v2 record %+v %+v, want %s, only the scope created", rec, rec.Systemd, want)
+	}
+	hybrid := &cgroups.Host{Layout: cgroups.Hybrid, Hierarchies: []cgroups.Hierarchy{
+		{Key: "memory", Mount: "/sys/fs/cgroup/memory", Root: "/"},
+		{Key: "name=systemd", Mount: "/sys/fs/cgroup/systemd", Root: "/"},
+		{Key: cgroups.UnifiedKey, Mount: "/sys/fs/cgroup/unified", Root: "/"},
+	}}
+	rec, err = place(hybrid, "", "c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, m := range map[string]string{"memory": "memory", "name=systemd": "systemd", cgroups.UnifiedKey: "unified"} {
+		if want := "/sys/fs/cgroup/" + m + "/system.slice/hull-c2.scope"; rec.Paths[k] != want || rec.Created[k] != want {
+			t.Errorf("hybrid %s: %s (created %s), want %s", k, rec.Paths[k], rec.Created[k], want)
+		}
+	}
+	// A hierarchy mounted from below the slice does not show the scope.
+	inner := &cgroups.Host{Layout: cgroups.Unified, Hierarchies: []cgroups.Hierarchy{{Key: cgroups.UnifiedKey, Mount: "/sys/fs/cgroup", Root: "/machine.slice"}}}
+	if _, err := place(inner, "", "c3"); err == nil || !strings.Contains(err.Error(), "not visible") {
+		t.Errorf("scope outside the mounted subtree: %v", err)
+	}
+}
+
 func TestCpusetBits(t *testing.T) {
 	for _, c := range []struct {
 		in   string
