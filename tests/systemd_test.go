@@ -9,6 +9,7 @@ package tests
 // kernel's enforcement.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -558,5 +559,67 @@ func TestSystemdUpdate(t *testing.T) {
 		}
 	}
 	mustRun(t, "delete", "--force", b.id)
+	s.wantGone(t)
+}
+
+// podman, driving hull through conmon with its systemd cgroup manager, runs
+// a local busybox image: the container is in the scope hull made from
+// podman's "machine.slice:libpod:ID", and nothing of it is left after --rm.
+// podman's store is the test's own (vfs, no network).
+func TestSystemdPodman(t *testing.T) {
+	requireSystemd(t)
+	hullOnly(t)
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Skip("podman is not installed here")
+	}
+	dir := tempDir(t)
+	image := filepath.Join(dir, "busybox.tar")
+	if out, err := exec.Command("tar", "-C", rootfsDir, "-cf", image, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar of the busybox rootfs: %v: %s", err, out)
+	}
+	// podman refuses a runroot longer than 50 characters.
+	runroot, err := os.MkdirTemp("", "hp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeUnlessMounted(runroot) })
+	base := []string{"--root", filepath.Join(dir, "storage"), "--runroot", runroot,
+		"--storage-driver", "vfs", "--cgroup-manager", "systemd", "--events-backend", "file",
+		"--runtime", runtimeBin}
+	podman := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*runtimeTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "podman", append(append([]string{}, base...), args...)...)
+		cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("podman", append(append([]string{}, base...), "system", "reset", "--force")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("podman system reset: %v: %s", err, out)
+		}
+	})
+	// podman's containers go into machine.slice; a test that started it
+	// stops it (never one the host had running).
+	if out, _ := exec.Command("systemctl", "is-active", "machine.slice").Output(); strings.TrimSpace(string(out)) != "active" {
+		stopSlices(t, "machine.slice")
+	}
+	podman("import", image, "localhost/hull-busybox")
+	cidFile := filepath.Join(dir, "cid")
+	out := podman("run", "--rm", "--network", "none", "--cgroupns", "host", "--cidfile", cidFile,
+		"localhost/hull-busybox", "sh", "-c", "cat /proc/self/cgroup; echo hello from podman")
+	cid, err := os.ReadFile(cidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scope{unit: "libpod-" + strings.TrimSpace(string(cid)) + ".scope", slicePath: "/machine.slice"}
+	if !strings.Contains(out, "hello from podman") || !strings.Contains(out, s.slicePath+"/"+s.unit) {
+		t.Errorf("podman run: %q, want the greeting and the scope %s in /proc/self/cgroup", out, s.slicePath+"/"+s.unit)
+	}
 	s.wantGone(t)
 }

@@ -39,9 +39,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${RUN:=^TestSystemd}" "${MODES:=unified hybrid legacy}"
 
 # What the guest is made of. busybox-static: the tests' container root
-# filesystems; the rest: systemd as PID 1 with D-Bus.
+# filesystems; the rest: systemd as PID 1 with D-Bus. LATER_PACKAGES are
+# installed with apt in the tree once debootstrap is done (debootstrap's
+# single configure pass fails on podman's golang-github-containers-common):
+# podman, to drive hull through conmon with its systemd cgroup manager.
 SUITE=bookworm
 PACKAGES=systemd,systemd-sysv,dbus,busybox-static
+LATER_PACKAGES=podman
 # The root-disk chain, all modules in Debian's kernel (crc32c_generic: ext4
 # asks the crypto API for "crc32c").
 MODULES="virtio_pci virtio_blk crc32c_generic ext4"
@@ -144,7 +148,7 @@ mirror() {
 # package list (60-120 s).
 debootstrap_tree() {
 	local key tmp m
-	key=$(echo "$SUITE minbase $PACKAGES" | sha256sum | cut -c1-12)
+	key=$(echo "$SUITE minbase $PACKAGES $LATER_PACKAGES" | sha256sum | cut -c1-12)
 	tree=$root/debian-$SUITE-$key
 	[ -e "$tree/.complete" ] && return
 	m=$(mirror)
@@ -153,6 +157,12 @@ debootstrap_tree() {
 	tmpdirs+=("$tmp")
 	debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$tmp" ${m:+"$m"} >"$tmp.log" 2>&1 ||
 		{ tail -n 20 "$tmp.log" >&2; rm -f "$tmp.log"; die "debootstrap failed"; }
+	if [ -n "$LATER_PACKAGES" ]; then
+		log "apt-get install $LATER_PACKAGES in the tree"
+		{ chroot "$tmp" apt-get update -qq &&
+			DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get install -y -qq --no-install-recommends $LATER_PACKAGES; } >"$tmp.log" 2>&1 ||
+			{ tail -n 20 "$tmp.log" >&2; rm -f "$tmp.log"; die "apt-get install $LATER_PACKAGES in the tree failed"; }
+	fi
 	rm -f "$tmp.log"
 	rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
 	touch "$tmp/.complete"
@@ -191,7 +201,9 @@ configure() {
 		systemd-ask-password-wall.path systemd-machine-id-commit.service systemd-repart.service \
 		systemd-pcrphase.service systemd-pcrphase-sysinit.service \
 		systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-		systemd-udev-trigger.service || true
+		systemd-udev-trigger.service \
+		podman.service podman.socket podman-restart.service podman-auto-update.service \
+		podman-auto-update.timer podman-clean-transient.service || true
 	# No generator is needed: the fstab is empty, gettys are masked.
 	mkdir -p "$r/etc/systemd/system-generators"
 	for g in "$r"/usr/lib/systemd/system-generators/*; do
