@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	hullspec "github.com/hull-oci/hull/libcontainer/spec"
 )
 
 // The C helpers, compiled with gcc into the temporary directory at start.
@@ -73,61 +75,14 @@ func buildRootfs(dir string) error {
 // absolute cgroupsPath: a relative one would land under the caller's
 // cgroup, which on this host belongs to a supervisor.
 func containerSpec(rootfs, cgroupsPath string, args []string) *specs.Spec {
-	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
-	return &specs.Spec{
-		Version: ociVersion,
-		Process: &specs.Process{
-			User: specs.User{UID: 0, GID: 0},
-			Args: args,
-			Env: []string{
-				"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				"TERM=xterm",
-			},
-			Cwd:             "/",
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
-			NoNewPrivileges: true,
-		},
-		Root:     &specs.Root{Path: rootfs, Readonly: true},
-		Hostname: "bench",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs",
-				Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts",
-				Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm",
-				Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue",
-				Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs",
-				Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup",
-				Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
-		Linux: &specs.Linux{
-			CgroupsPath: cgroupsPath,
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace},
-				{Type: specs.NetworkNamespace},
-				{Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace},
-				{Type: specs.MountNamespace},
-				{Type: specs.CgroupNamespace},
-			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-				"/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-			},
-			ReadonlyPaths: []string{
-				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-			},
-		},
-	}
+	s := hullspec.Default(false)
+	s.Version = ociVersion
+	s.Process.Terminal = false
+	s.Process.Args = args
+	s.Root = &specs.Root{Path: rootfs, Readonly: true}
+	s.Hostname = "bench"
+	s.Linux.CgroupsPath = cgroupsPath
+	return s
 }
 
 // writeBundle makes dir a bundle: config.json only, the root is shared.
