@@ -30,7 +30,8 @@ var eventsCommand = &cli.Command{
 			return fmt.Errorf("events: --interval must be positive")
 		}
 		enc := json.NewEncoder(os.Stdout)
-		for {
+		var oomKills uint64
+		for first := true; ; first = false {
 			if st := c.Status(); st == state.Stopped {
 				if cmd.Bool("stats") {
 					return fmt.Errorf("events: container %s is stopped", c.State.ID)
@@ -47,6 +48,14 @@ var eventsCommand = &cli.Command{
 			if cmd.Bool("stats") {
 				return nil
 			}
+			// As runc: an "oom" event when the OOM killer ended a process of
+			// the container since the last look (not for older kills).
+			if !first && s.Memory.OOMKill > oomKills {
+				if err := enc.Encode(map[string]any{"type": "oom", "id": c.State.ID}); err != nil {
+					return err
+				}
+			}
+			oomKills = s.Memory.OOMKill
 			time.Sleep(cmd.Duration("interval"))
 		}
 	},

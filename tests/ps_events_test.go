@@ -1,11 +1,15 @@
 package tests
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // ps --format json lists the container's processes (containerd's shim
@@ -73,4 +77,66 @@ func TestEventsStats(t *testing.T) {
 	if ev.Type != "stats" || ev.ID != b.id || ev.Data.Pids.Current != 1 || ev.Data.Memory.Usage.Usage == 0 {
 		t.Fatalf("events --stats = %+v, want type stats, id %s, 1 pid, some memory", ev, b.id)
 	}
+}
+
+// events (streaming) reports an "oom" event when the OOM killer ends a
+// process of the container, as runc does.
+func TestEventsOOM(t *testing.T) {
+	requireController(t, "memory")
+	b := newBundle(t, "sleep", "3600")
+	b.spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptr[int64](32 << 20), Swap: ptr[int64](32 << 20)}
+	b.start()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := runtimeCommand(ctx, "events", "--interval", "50ms", b.id)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		cmd.Wait()
+	}()
+	events := make(chan string)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			var ev struct{ Type string }
+			if json.Unmarshal(sc.Bytes(), &ev) != nil {
+				continue
+			}
+			select {
+			case events <- ev.Type:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	waitFor := func(typ string) {
+		t.Helper()
+		timeout := time.After(waitTimeout)
+		for {
+			select {
+			case got, ok := <-events:
+				if !ok {
+					t.Fatalf("events ended before a %q event", typ)
+				}
+				if got == typ {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q event within %s", typ, waitTimeout)
+			}
+		}
+	}
+	waitFor("stats")
+	hog := `awk 'BEGIN { s = "x"; while (length(s) < 100000000) s = s s }'`
+	if _, _, code := run(t, "exec", b.id, "sh", "-c", hog); code != 137 {
+		t.Fatalf("the memory hog: exit %d, want 137 (OOM-killed)", code)
+	}
+	waitFor("oom")
 }

@@ -46,6 +46,7 @@ func (m *Manager) Stats() (*cgroups.Stats, error) {
 		s.Memory.Kernel = entry("memory.kmem")
 		s.Memory.KernelTCP = entry("memory.kmem.tcp")
 		s.Memory.Raw = readKV(d, "memory.stat")
+		s.Memory.OOMKill = readKV(d, "memory.oom_control")["oom_kill"]
 		s.Memory.Cache = s.Memory.Raw["cache"]
 	}
 	if d := m.dir("pids"); d != "" {
