@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hull-oci/hull/libcontainer/cgroups"
 )
 
 // Write is one value to write into one file of one controller's cgroup
@@ -415,19 +417,13 @@ func (b *builder) netCls(r *specs.LinuxResources) error {
 	return nil
 }
 
-// plainName rejects what would let one write carry a second entry or
-// change the meaning of the line the kernel parses.
-func plainName(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\n\r\x00/")
-}
-
 func (b *builder) netPrio(r *specs.LinuxResources) error {
 	if r.Network == nil {
 		return nil
 	}
 	for i, p := range r.Network.Priorities {
 		field := fmt.Sprintf("linux.resources.network.priorities[%d]", i)
-		if !plainName(p.Name) {
+		if !cgroups.PlainName(p.Name) {
 			return fmt.Errorf("%s.name: %q is not a network interface name (non-empty, no spaces or slashes)", field, p.Name)
 		}
 		b.add(Write{Controller: "net_prio", File: "net_prio.ifpriomap", Value: p.Name + " " + u64(uint64(p.Priority)), Field: field})
@@ -436,29 +432,9 @@ func (b *builder) netPrio(r *specs.LinuxResources) error {
 }
 
 func (b *builder) rdma(r *specs.LinuxResources) error {
-	names := make([]string, 0, len(r.Rdma))
-	for name := range r.Rdma {
-		names = append(names, name)
+	limits, err := cgroups.RdmaLimits(r.Rdma)
+	for _, l := range limits {
+		b.add(Write{Controller: "rdma", File: "rdma.max", Value: l.Value, Field: l.Field})
 	}
-	// Map order is random; a fixed order keeps errors reproducible.
-	sort.Strings(names)
-	for _, name := range names {
-		l := r.Rdma[name]
-		field := fmt.Sprintf("linux.resources.rdma[%q]", name)
-		if !plainName(name) {
-			return fmt.Errorf("%s: %q is not an RDMA device name (non-empty, no spaces or slashes); see /sys/class/infiniband", field, name)
-		}
-		if l.HcaHandles == nil && l.HcaObjects == nil {
-			return fmt.Errorf("%s: sets no limit: give hcaHandles, hcaObjects or both (the spec requires one)", field)
-		}
-		v := name
-		if l.HcaHandles != nil {
-			v += " hca_handle=" + u64(uint64(*l.HcaHandles))
-		}
-		if l.HcaObjects != nil {
-			v += " hca_object=" + u64(uint64(*l.HcaObjects))
-		}
-		b.add(Write{Controller: "rdma", File: "rdma.max", Value: v, Field: field})
-	}
-	return nil
+	return err
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hull-oci/hull/libcontainer/cgroups"
 )
 
 // write is one value for one control file of the container's cgroup. The
@@ -481,36 +483,12 @@ func planHugetlb(p *plan, r *specs.LinuxResources) error {
 	return nil
 }
 
-// plainName rejects what would let one write carry a second entry.
-func plainName(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\n\r\x00/")
-}
-
 func planRdma(p *plan, r *specs.LinuxResources) error {
-	names := make([]string, 0, len(r.Rdma))
-	for name := range r.Rdma {
-		names = append(names, name)
+	limits, err := cgroups.RdmaLimits(r.Rdma)
+	for _, l := range limits {
+		p.add(write{controller: "rdma", file: "rdma.max", value: l.Value, field: l.Field})
 	}
-	sort.Strings(names) // map order is random; errors must be reproducible
-	for _, name := range names {
-		l := r.Rdma[name]
-		field := fmt.Sprintf("linux.resources.rdma[%q]", name)
-		if !plainName(name) {
-			return fmt.Errorf("%s: %q is not an RDMA device name (non-empty, no spaces or slashes); see /sys/class/infiniband", field, name)
-		}
-		if l.HcaHandles == nil && l.HcaObjects == nil {
-			return fmt.Errorf("%s: sets no limit: give hcaHandles, hcaObjects or both (the spec requires one)", field)
-		}
-		v := name
-		if l.HcaHandles != nil {
-			v += " hca_handle=" + u64(uint64(*l.HcaHandles))
-		}
-		if l.HcaObjects != nil {
-			v += " hca_object=" + u64(uint64(*l.HcaObjects))
-		}
-		p.add(write{controller: "rdma", file: "rdma.max", value: v, field: field})
-	}
-	return nil
+	return err
 }
 
 func planNetwork(p *plan, r *specs.LinuxResources) error {
