@@ -49,3 +49,19 @@ func TestRunDetach(t *testing.T) {
 		t.Errorf("state after delete: ok=%v stderr=%q, want an error saying it does not exist", ok, stderr)
 	}
 }
+
+// `run` of a terminal container without --console-socket, in the
+// foreground, gives it a pty and copies between the pty and run's own stdio,
+// as runc does; the exit status passes through.
+func TestRunTerminalProxy(t *testing.T) {
+	hullOnly(t) // runc needs a terminal on its own stdin for this
+	b := newBundle(t, "sh", "-c", `test -t 0 && test -t 1 && echo "on a tty: $(tty)"; exit 4`)
+	b.spec.Process.Terminal = true
+	stdout, stderr, code := b.run()
+	if code != 4 {
+		t.Fatalf("exit status %d, want 4 (stderr: %s)", code, stderr)
+	}
+	if !strings.Contains(stdout, "on a tty: /dev/pts/") {
+		t.Errorf("the container's output through the pty: %q, want it to see a tty", stdout)
+	}
+}
