@@ -386,7 +386,11 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 // can first place it (cgroups, oom_score_adj).
 func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 	s.cfg.Pid = cmd.Process.Pid
-	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: s.plan, Init: &s.cfg}); err != nil {
+	// The cgroup is the parent's business: the init neither reads the
+	// resources nor should pay for decoding them.
+	p := *s.plan
+	p.Resources, p.CgroupsPath = nil, ""
+	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: &p, Init: &s.cfg}); err != nil {
 		return fmt.Errorf("send the plan to the init: %w", err)
 	}
 	return nil
