@@ -129,36 +129,17 @@ func (b *builder) cpuset(r *specs.LinuxResources) error {
 	return nil
 }
 
-// memValue reads a byte count where -1 means unlimited; other negatives are
-// rejected here because the kernel would only say "invalid argument".
-func memValue(field string, p *int64) (int64, error) {
-	if p == nil {
-		return 0, nil
-	}
-	if *p < -1 {
-		return 0, fmt.Errorf("%s: must be a byte count or -1 for unlimited, got %d", field, *p)
-	}
-	return *p, nil
-}
-
 func (b *builder) memory(r *specs.LinuxResources) error {
 	m := r.Memory
 	if m == nil {
 		return nil
 	}
 	const f = "linux.resources.memory."
-	limit, err := memValue(f+"limit", m.Limit)
+	mb, err := cgroups.MemoryValues(m)
 	if err != nil {
 		return err
 	}
-	reservation, err := memValue(f+"reservation", m.Reservation)
-	if err != nil {
-		return err
-	}
-	swap, err := memValue(f+"swap", m.Swap)
-	if err != nil {
-		return err
-	}
+	limit, reservation, swap := mb.Limit, mb.Reservation, mb.Swap
 	// The kernel keeps memsw >= limit at all times; a pair that breaks it can
 	// never be applied, whatever the order.
 	if swap > 0 && limit == -1 {

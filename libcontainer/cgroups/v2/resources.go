@@ -137,17 +137,6 @@ func planPids(p *plan, r *specs.LinuxResources) error {
 	return nil
 }
 
-// memValue reads a byte count where -1 means unlimited.
-func memValue(field string, v *int64) (int64, error) {
-	if v == nil {
-		return 0, nil
-	}
-	if *v < -1 {
-		return 0, fmt.Errorf("%s: must be a byte count or -1 for unlimited, got %d", field, *v)
-	}
-	return *v, nil
-}
-
 // memMax is the v2 form of a v1 byte count: -1 is "max", 0 is unset ("").
 func memMax(v int64) string {
 	switch v {
@@ -189,18 +178,11 @@ func planMemory(p *plan, r *specs.LinuxResources) error {
 		return nil
 	}
 	const f = "linux.resources.memory."
-	limit, err := memValue(f+"limit", m.Limit)
+	mb, err := cgroups.MemoryValues(m)
 	if err != nil {
 		return err
 	}
-	reservation, err := memValue(f+"reservation", m.Reservation)
-	if err != nil {
-		return err
-	}
-	swap, err := memValue(f+"swap", m.Swap)
-	if err != nil {
-		return err
-	}
+	limit, reservation, swap := mb.Limit, mb.Reservation, mb.Swap
 	sw, err := swapMax(swap, limit)
 	if err != nil {
 		return err
