@@ -1,12 +1,10 @@
 package tests
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -1365,33 +1363,11 @@ func createAsCaller(t *testing.T, b *bundle, caller string) {
 	for _, h := range cgroupHierarchies() {
 		procs = append(procs, filepath.Join(h, caller, "cgroup.procs"))
 	}
-	dir := scratch(t)
-	// Files, not pipes: the container keeps the runtime's stdio open.
-	outF, err := os.CreateTemp(dir, "stdout-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(outF.Name())
-	defer outF.Close()
-	errF, err := os.CreateTemp(dir, "stderr-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(errF.Name())
-	defer errF.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
-	defer cancel()
-	rt := runtimeCommand(ctx, "create", "--bundle", b.dir, b.id)
-	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c",
-		`for f in $CALLER_PROCS; do echo $$ > "$f" || exit 125; done; exec "$0" "$@"`}, rt.Args...)...)
-	cmd.Env = append(rt.Env, "CALLER_PROCS="+strings.Join(procs, " "))
-	cmd.Stdout, cmd.Stderr = outF, errF
-	err = cmd.Run()
-	stderr, _ := os.ReadFile(errF.Name())
-	if ctx.Err() != nil {
-		t.Fatalf("create from the caller's cgroup: no answer within %v (killed): %s", runtimeTimeout, stderr)
-	}
-	if code, _ := exitStatus(err); code != 0 {
-		t.Fatalf("create from the caller's cgroup: exit status %d: %v: %s", code, err, stderr)
+	_, stderr, code := runWith(t, runOpts{
+		via: []string{"/bin/sh", "-c", `for f in $CALLER_PROCS; do echo $$ > "$f" || exit 125; done; exec "$0" "$@"`},
+		env: []string{"CALLER_PROCS=" + strings.Join(procs, " ")},
+	}, "create", "--bundle", b.dir, b.id)
+	if code != 0 {
+		t.Fatalf("create from the caller's cgroup: exit status %d: %s", code, stderr)
 	}
 }

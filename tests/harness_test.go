@@ -244,6 +244,10 @@ type runOpts struct {
 	stdin      *os.File   // nil: the host's /dev/null
 	stdout     *os.File   // nil: captured and returned
 	extraFiles []*os.File // inherited as fds 3, 4, …
+	// via runs the runtime through this command (its argv then follows,
+	// as arguments), with env added to the environment.
+	via []string
+	env []string
 }
 
 // runWith is run with extra files for the runtime process.
@@ -268,6 +272,12 @@ func runWith(t *testing.T, opts runOpts, args ...string) (stdout, stderr string,
 	ctx, cancel := context.WithTimeout(context.Background(), runtimeTimeout)
 	defer cancel()
 	cmd := runtimeCommand(ctx, args...)
+	if len(opts.via) > 0 {
+		wrapped := exec.CommandContext(ctx, opts.via[0], append(opts.via[1:], cmd.Args...)...)
+		wrapped.Env = cmd.Env
+		cmd = wrapped
+	}
+	cmd.Env = append(cmd.Env, opts.env...)
 	if opts.stdin != nil {
 		cmd.Stdin = opts.stdin
 	}
