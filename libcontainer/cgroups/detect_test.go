@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 const hybridMountinfo = `23 1 0:21 / /sys rw - sysfs sysfs rw
@@ -100,5 +101,13 @@ func TestResolve(t *testing.T) {
 		if _, err := h.Resolve(bad, "c1"); err == nil {
 			t.Errorf("Resolve(%q) accepted", bad)
 		}
+	}
+}
+
+// A cgroup that is gone has no process. (Removal while its events are read,
+// ENODEV, needs a real cgroup: the systemd VM tests meet it.)
+func TestWaitUnpopulatedGone(t *testing.T) {
+	if err := WaitUnpopulated(filepath.Join(t.TempDir(), "gone"), time.Second); err != nil {
+		t.Fatalf("missing cgroup: %v", err)
 	}
 }

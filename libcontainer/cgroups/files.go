@@ -93,10 +93,12 @@ func Rmdir(dir string, timeout time.Duration) error {
 }
 
 // WaitUnpopulated waits until a cgroup2 directory has no process left; a
-// directory that is gone has none.
+// directory that is gone has none, whether it was gone before the open
+// (ENOENT) or was removed while we read its events (ENODEV: systemd removes
+// a stopped scope's cgroup on its own).
 func WaitUnpopulated(dir string, timeout time.Duration) error {
 	err := WaitEvent(dir, "populated 0", timeout)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENODEV) {
 		return nil
 	}
 	return err
