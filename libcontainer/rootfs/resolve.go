@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,21 +25,96 @@ func procFdPath(f *os.File) string {
 	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
 }
 
-// openInRoot opens rel with every symlink resolved inside root, never
-// outside it (openat2 RESOLVE_IN_ROOT or its emulation).
+// inRoot resolves a path the way the container will see it: symlinks are
+// followed, but "/" and ".." stop at the root, and magic links
+// (/proc/self/fd/N and the like) are refused.
+const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+
+// openat2 opens rel below dir with the given resolve flags; the handle is
+// named by rel for messages. EAGAIN means a rename or mount raced a ".."
+// lookup and the kernel could not vouch for the result: try again, a
+// bounded number of times so that a hostile image cannot spin us forever.
+func openat2(dir *os.File, rel string, flags, resolve uint64) (*os.File, error) {
+	how := unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: resolve}
+	for range 128 {
+		fd, err := unix.Openat2(int(dir.Fd()), rel, &how)
+		switch err {
+		case nil:
+			return os.NewFile(uintptr(fd), "/"+rel), nil
+		case unix.EAGAIN, unix.EINTR:
+			continue
+		case unix.ENOSYS:
+			return nil, fmt.Errorf("open %s: %w (openat2 needs Linux 5.6 or later)", rel, sysErr("openat2", err))
+		}
+		return nil, &os.PathError{Op: "openat2", Path: rel, Err: err}
+	}
+	return nil, &os.PathError{Op: "openat2", Path: rel, Err: unix.EAGAIN}
+}
+
+// openInRoot opens rel (an O_PATH handle) with every symlink resolved
+// inside root, never outside it. The kernel's scoped lookup is one system
+// call; a user-space walk with its per-step checks cost about ten.
 func openInRoot(root *os.File, rel string) (*os.File, error) {
 	if rel == "" {
 		rel = "."
 	}
-	return pathrs.OpenatInRoot(root, rel)
+	return openat2(root, rel, unix.O_PATH, inRoot)
 }
 
-// mkdirInRoot is MkdirAll scoped to root, returning a handle to the directory.
+// mkdirInRoot is MkdirAll scoped to root, returning a handle to the
+// directory. The longest existing prefix is resolved inside the root (its
+// symlinks followed there); each missing component is then made and
+// opened with no symlink followed and no mount crossed, so a component
+// swapped for a symlink meanwhile is refused rather than followed.
 func mkdirInRoot(root *os.File, rel string) (*os.File, error) {
 	if rel == "" {
 		return openInRoot(root, ".")
 	}
-	return pathrs.MkdirAllHandle(root, rel, 0o755)
+	h, err := openat2(root, rel, unix.O_PATH|unix.O_DIRECTORY, inRoot)
+	if !errors.Is(err, unix.ENOENT) {
+		return h, err
+	}
+	parts := strings.Split(rel, "/")
+	have := len(parts) - 1
+	var dir *os.File
+	for {
+		prefix := strings.Join(parts[:have], "/")
+		if prefix == "" {
+			prefix = "."
+		}
+		dir, err = openat2(root, prefix, unix.O_PATH|unix.O_DIRECTORY, inRoot)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.ENOENT) || have == 0 {
+			return nil, err
+		}
+		have--
+	}
+	for i, name := range parts[have:] {
+		if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && err != unix.EEXIST {
+			dir.Close()
+			return nil, &os.PathError{Op: "mkdirat", Path: strings.Join(parts[:have+i+1], "/"), Err: err}
+		}
+		next, err := openat2(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW,
+			unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_XDEV)
+		dir.Close()
+		if err != nil {
+			return nil, err
+		}
+		dir = next
+	}
+	return dir, nil
+}
+
+// fdPath reads back where an open file is, through the host's /proc: only
+// used before pivot_root (see procFdPath).
+func fdPath(f *os.File) (string, error) {
+	p, err := os.Readlink(procFdPath(f))
+	if err != nil {
+		return "", sysErr("readlink", err)
+	}
+	return p, nil
 }
 
 // parentInRoot creates and opens the parent directory of rel inside root and
@@ -110,11 +183,11 @@ func symlinkTargetInRoot(root, parent *os.File, base string) (string, error) {
 	if path.IsAbs(target) {
 		return relPath(target), nil
 	}
-	rootReal, err := procfs.ProcSelfFdReadlink(root)
+	rootReal, err := fdPath(root)
 	if err != nil {
 		return "", err
 	}
-	parentReal, err := procfs.ProcSelfFdReadlink(parent)
+	parentReal, err := fdPath(parent)
 	if err != nil {
 		return "", err
 	}
@@ -139,7 +212,7 @@ func openNoFollow(dir *os.File, name string, flags int) (*os.File, error) {
 // renamed out of it since it was resolved) and not the rootfs itself, and
 // returns its path as seen from inside the container.
 func containerPath(rootfs string, h *os.File) (string, error) {
-	real, err := procfs.ProcSelfFdReadlink(h)
+	real, err := fdPath(h)
 	if err != nil {
 		return "", fmt.Errorf("read back the resolved path: %w", err)
 	}

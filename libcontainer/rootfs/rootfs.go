@@ -15,6 +15,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -64,6 +65,12 @@ func Prepare(p *spec.Plan, o Options) error {
 		return fmt.Errorf("root.path %q: must be an absolute path", p.Rootfs)
 	}
 	r := &preparer{p: p, o: o, rootfs: path.Clean(p.Rootfs)}
+	// Until pivot_root, open files are named to mount(2) and read back
+	// through /proc/self/fd: it must be a real procfs.
+	var sfs unix.Statfs_t
+	if err := unix.Statfs("/proc/self/fd", &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
+		return errors.New("/proc of the runtime's mount namespace is not a procfs: mount one there")
+	}
 	first, parent, after := rootPropagation(p.RootPropagation)
 	if err := unix.Mount("", "/", "", first, ""); err != nil {
 		return fmt.Errorf("linux.rootfsPropagation: make / %s: %w", propName(first), sysErr("mount", err))

@@ -6,23 +6,22 @@ import (
 	"slices"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"os"
+
 	"golang.org/x/sys/unix"
 )
 
 // WriteSysctls writes linux.sysctl, in key order, from inside the
 // container's namespaces (the kernel picks the namespaced table by the
-// writer). It never goes through the container's /proc by path: the
-// procfs used is checked to be a real procfs root, each file is looked up
-// inside it without crossing a mount or following a magic link, and is
-// opened for writing through that handle (CVE-2025-52881, CVE-2019-16884).
+// writer). It never goes through the container's /proc by path: the files
+// are opened in a procfs instance of hull's own, detached from every mount
+// tree so nothing can be mounted over its files, without crossing a mount
+// or following a magic link (CVE-2025-52881, CVE-2019-16884).
 func WriteSysctls(m map[string]string) error {
 	if len(m) == 0 {
 		return nil
 	}
-	// Not the subset=pid instance OpenProcRoot prefers: it has no /proc/sys.
-	proc, err := procfs.OpenUnsafeProcRoot()
+	proc, err := openProcfs()
 	if err != nil {
 		return fmt.Errorf("linux.sysctl: open a verified procfs: %w", err)
 	}
@@ -40,29 +39,51 @@ func WriteSysctls(m map[string]string) error {
 	return nil
 }
 
-func writeSysctl(proc *procfs.Handle, key, value string) error {
+func writeSysctl(proc *os.File, key, value string) error {
 	rel, err := sysctlPath(key)
 	if err != nil {
 		return err
 	}
-	h, err := proc.OpenRoot(rel)
-	if err != nil {
-		return fmt.Errorf("open /proc/%s: %w", rel, err)
-	}
-	defer h.Close()
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(int(h.Fd()), &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("/proc/%s is not on a procfs", rel)
-	}
-	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_CLOEXEC)
+	f, err := openat2(proc, rel, unix.O_WRONLY,
+		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_MAGICLINKS|unix.RESOLVE_NO_XDEV)
 	if err != nil {
 		return fmt.Errorf("open /proc/%s for writing: %w", rel, err)
 	}
 	defer f.Close()
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("/proc/%s is not on a procfs", rel)
+	}
 	if _, err := f.WriteString(value); err != nil {
 		return fmt.Errorf("write %q to /proc/%s: %w", value, rel, err)
 	}
 	return nil
+}
+
+// openProcfs returns the root of a new procfs instance that is attached
+// nowhere. Where the kernel refuses one (a user namespace that does not
+// own the pid namespace), the container's /proc, which the init mounted
+// itself, checked to be a procfs mount root.
+func openProcfs() (*os.File, error) {
+	if ctx, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC); err == nil {
+		defer unix.Close(ctx)
+		if err := unix.FsconfigCreate(ctx); err == nil {
+			if fd, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC); err == nil {
+				return os.NewFile(uintptr(fd), "/proc"), nil
+			}
+		}
+	}
+	f, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	var sfs unix.Statfs_t
+	root, rerr := isMountRoot(f)
+	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC || rerr != nil || !root {
+		f.Close()
+		return nil, errors.New("/proc is not a procfs mount")
+	}
+	return f, nil
 }
 
 // sysctlPath turns a sysctl key into its path under /proc, the way runc
