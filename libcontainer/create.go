@@ -161,6 +161,9 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	defer conn.Close()
 	undo = append(undo, func() { killAndReap(cmd) })
 	o.Trace.Mark("init spawned")
+	if err := init.sendPlan(conn, cmd); err != nil {
+		return nil, err
+	}
 
 	start, err := proc.StartTime(cmd.Process.Pid)
 	if err != nil {
@@ -180,7 +183,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 			return nil, fmt.Errorf("process.oomScoreAdj: %w", err)
 		}
 	}
-	if err := init.sendPlan(conn, cmd); err != nil {
+	if err := sendPlaced(conn); err != nil {
 		return nil, err
 	}
 	if err := init.handshake(conn, cmd); err != nil {
@@ -382,8 +385,9 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	return cmd, syncpipe.New(parent), nil
 }
 
-// sendPlan gives the init its orders; until then it waits, so the parent
-// can first place it (cgroups, oom_score_adj).
+// sendPlan gives the init its orders as soon as it exists, so that it
+// decodes them while the parent places it (cgroups, oom_score_adj, the
+// state record); sendPlaced then lets it go on.
 func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 	s.cfg.Pid = cmd.Process.Pid
 	// The cgroup is the parent's business: the init neither reads the
@@ -392,6 +396,13 @@ func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 	p.Resources, p.CgroupsPath = nil, ""
 	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlan, Plan: &p, Init: &s.cfg}); err != nil {
 		return fmt.Errorf("send the plan to the init: %w", err)
+	}
+	return nil
+}
+
+func sendPlaced(conn *syncpipe.Conn) error {
+	if err := conn.Send(&syncpipe.Msg{Type: syncpipe.TypePlaced}); err != nil {
+		return fmt.Errorf("tell the init it is placed: %w", err)
 	}
 	return nil
 }

@@ -96,11 +96,15 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	if err := s.sendPlan(conn, cmd); err != nil {
+		killAndReap(cmd)
+		return nil, err
+	}
 	if err := join(cmd.Process.Pid); err != nil {
 		killAndReap(cmd)
 		return nil, err
 	}
-	if err := s.sendPlan(conn, cmd); err != nil {
+	if err := sendPlaced(conn); err != nil {
 		killAndReap(cmd)
 		return nil, err
 	}

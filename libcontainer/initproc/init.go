@@ -42,6 +42,10 @@ func Main() {
 		os.Exit(1)
 	}
 	t.Mark("init: plan received")
+	if m, err := conn.Recv(); err != nil || m.Type != syncpipe.TypePlaced {
+		os.Exit(1)
+	}
+	t.Mark("init: placed")
 	err = run(conn, m, t)
 	// run returns only on failure.
 	conn.Send(&syncpipe.Msg{Type: syncpipe.TypeError, Msg: err.Error()})

@@ -30,7 +30,11 @@ import (
 
 // Message types.
 const (
-	TypePlan   = "plan"
+	TypePlan = "plan"
+	// TypePlaced follows the plan once the parent has put the init in its
+	// cgroup: the init decodes the plan meanwhile, and waits for this
+	// before doing anything that counts against the cgroup.
+	TypePlaced = "placed"
 	TypeHooks  = "hooks"
 	TypeResume = "resume"
 	TypeReady  = "ready"
