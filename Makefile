@@ -3,7 +3,13 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/sbin
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null)
 # The binary is linked statically: no dynamic loader work on every command,
-# and it runs unchanged in the cgroup v2 test VM.
+# and it runs unchanged in the cgroup v2 test VM. Against musl rather than
+# glibc: glibc's static start-up probes the CPU's caches with cpuid, which
+# traps to the hypervisor in a VM; measured here, it made every hull
+# process start 0.3 ms (25%) slower than the same program linked with musl.
+ifeq ($(origin CC),default)
+CC       := musl-gcc
+endif
 LDFLAGS  := -X main.gitCommit=$(COMMIT) -linkmode external -extldflags -static
 TAGS     := netgo osusergo
 SOURCES  := $(shell find . -path ./tests -prune -o \( -name '*.go' -o -name '*.c' \) -print) go.mod go.sum
@@ -12,8 +18,9 @@ SOURCES  := $(shell find . -path ./tests -prune -o \( -name '*.go' -o -name '*.c
 
 all: hull
 
-hull: $(SOURCES)
-	CGO_ENABLED=1 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $@ .
+hull: $(SOURCES) Makefile
+	@command -v $(CC) >/dev/null || { echo "make: $(CC) not found: install musl-tools (apt-get install musl-tools), or pass CC=gcc for a glibc build"; exit 1; }
+	CC=$(CC) CGO_ENABLED=1 $(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $@ .
 
 # Unit tests need no root; the integration tests run real containers as root,
 # inside a private mount namespace so that a bug cannot reach the host's
