@@ -28,7 +28,7 @@ var createCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		c, err := createContainer(cmd, p)
+		c, err := createContainer(cmd, p, nil)
 		if err != nil {
 			return err
 		}
@@ -54,8 +54,9 @@ func loadPlan(cmd *cli.Command) (*spec.Plan, error) {
 	return p, nil
 }
 
-// createContainer is create's work, shared with run.
-func createContainer(cmd *cli.Command, p *spec.Plan) (*libcontainer.Container, error) {
+// createContainer is create's work, shared with run; the init is spawned
+// once spawnGate (if any) is closed.
+func createContainer(cmd *cli.Command, p *spec.Plan, spawnGate <-chan struct{}) (*libcontainer.Container, error) {
 	id, err := containerID(cmd)
 	if err != nil {
 		return nil, err
@@ -71,5 +72,6 @@ func createContainer(cmd *cli.Command, p *spec.Plan) (*libcontainer.Container, e
 		NoNewKeyring:  cmd.Bool("no-new-keyring"),
 		PreserveFDs:   preserveFDs(cmd),
 		SystemdCgroup: cmd.Root().Bool("systemd-cgroup"),
+		SpawnGate:     spawnGate,
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -54,28 +53,29 @@ var execCommand = &cli.Command{
 				log.Warn(fmt.Sprintf("exec: --%s is not applied: hull has no AppArmor/SELinux support yet", f))
 			}
 		}
+		sigs, caught := catchSignals(cmd.Bool("detach"))
 		c, err := loadContainerID(cmd, cmd.Args().First(), false)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
+		startTrace.Mark("state loaded")
 		pr, err := execProcess(cmd, c)
 		if err != nil {
 			return err
-		}
-		sigs := make(chan os.Signal, 32)
-		if !cmd.Bool("detach") {
-			signal.Notify(sigs)
 		}
 		p, err := c.Exec(pr, libcontainer.ExecOpts{
 			ConsoleSocket: cmd.String("console-socket"),
 			PreserveFDs:   preserveFDs(cmd),
 			IgnorePaused:  cmd.Bool("ignore-paused"),
 			SubCgroups:    sub,
+			Trace:         startTrace,
+			SpawnGate:     caught,
 		})
 		if err != nil {
 			return err
 		}
+		traceDone()
 		if path := cmd.String("pid-file"); path != "" {
 			if err := libcontainer.WritePidFile(path, p.Pid); err != nil {
 				return err

@@ -23,31 +23,19 @@ var runCommand = &cli.Command{
 	}, createFlags...),
 	Action: func(_ context.Context, cmd *cli.Command) error {
 		// Signals are caught from before the init exists so that none
-		// is lost: each is forwarded to the init once it runs. Catching
-		// all 65 costs a round trip to the runtime's signal thread for
-		// each, about a millisecond: it overlaps with loading the config.
-		sigs := make(chan os.Signal, 32)
-		caught := make(chan struct{})
-		if cmd.Bool("detach") {
-			close(caught)
-		} else {
-			go func() {
-				signal.Notify(sigs)
-				close(caught)
-			}()
-		}
+		// is lost: each is forwarded to the init once it runs.
+		sigs, caught := catchSignals(cmd.Bool("detach"))
 		p, err := loadPlan(cmd)
 		if err != nil {
 			return err
 		}
-		<-caught
 		var proxy *consoleProxy
 		if p.Process.Terminal && !cmd.Bool("detach") && cmd.String("console-socket") == "" {
 			if proxy, err = startConsoleProxy(cmd); err != nil {
 				return err
 			}
 		}
-		c, err := createContainer(cmd, p)
+		c, err := createContainer(cmd, p, caught)
 		if proxy != nil {
 			proxy.stopListening()
 		}
@@ -85,6 +73,25 @@ var runCommand = &cli.Command{
 		}
 		return nil
 	},
+}
+
+// catchSignals starts catching every signal (none when detached) for
+// forwardSignals. Catching all 65 costs a round trip to the Go runtime's
+// signal thread for each, over a millisecond here: it runs while the
+// caller sets up, and caught is closed once it is done (the spawn waits
+// for it, so no signal is lost once the process exists).
+func catchSignals(detach bool) (sigs chan os.Signal, caught chan struct{}) {
+	sigs = make(chan os.Signal, 32)
+	caught = make(chan struct{})
+	if detach {
+		close(caught)
+		return sigs, caught
+	}
+	go func() {
+		signal.Notify(sigs)
+		close(caught)
+	}()
+	return sigs, caught
 }
 
 func forwardSignals(sigs chan os.Signal, pid int, done chan struct{}) {

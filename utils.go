@@ -71,11 +71,11 @@ func (l *logger) Debugf(format string, args ...any) {
 	}
 }
 
-// startTrace collects the phases of create (and run) with --debug; nil
-// (no recording) without.
+// startTrace collects the phases of create, run and exec with --debug;
+// nil (no recording) without.
 var startTrace *trace.Trace
 
-// traceDone logs where a container start spent its time.
+// traceDone logs where a container start (or an exec) spent its time.
 func traceDone() {
 	if startTrace != nil {
 		log.Debugf("start phases: %s", startTrace)

@@ -44,6 +44,10 @@ type CreateOpts struct {
 	// SystemdCgroup (--systemd-cgroup): the cgroup is a systemd scope,
 	// linux.cgroupsPath "slice:prefix:name".
 	SystemdCgroup bool
+	// SpawnGate, if set, is waited on just before the init is cloned: the
+	// caller closes it once the init may exist (run's signal forwarding
+	// is in place), which lets that work overlap with the setup.
+	SpawnGate <-chan struct{}
 }
 
 // Container is a container whose state directory is open (and locked when it
@@ -139,6 +143,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	init.fifo = fifo
 	init.trace = o.Trace
+	init.gate = o.SpawnGate
 	if p.Process.Terminal {
 		if o.ConsoleSocket == "" {
 			return nil, errors.New("process.terminal is true but no --console-socket was given: pass one, or set terminal to false")
@@ -273,6 +278,8 @@ type initSpawn struct {
 	// beforeClone, if set, runs once the namespaces to join are open and
 	// may veto the clone (exec checks that they belong to the container).
 	beforeClone func() error
+	// gate, if set, is waited on just before the clone (SpawnGate).
+	gate <-chan struct{}
 }
 
 type threadJoin struct {
@@ -339,6 +346,9 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 			parent.Close()
 			return nil, nil, err
 		}
+	}
+	if s.gate != nil {
+		<-s.gate
 	}
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMap(s.plan.UIDMappings)

@@ -11,6 +11,7 @@ import (
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/state"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
+	"github.com/hull-oci/hull/libcontainer/trace"
 )
 
 // ExecOpts are the inputs of exec besides the process.
@@ -21,6 +22,10 @@ type ExecOpts struct {
 	// SubCgroups (exec --cgroup) maps a controller, or "" for all, to an
 	// existing sub-cgroup of the container's to run the process in.
 	SubCgroups map[string]string
+	// Trace, if set, gets the end of each phase (--debug).
+	Trace *trace.Trace
+	// SpawnGate is CreateOpts.SpawnGate for the exec'd process.
+	SpawnGate <-chan struct{}
 }
 
 // Process is a process started by Exec in a container.
@@ -64,7 +69,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		PreserveFDs: o.PreserveFDs,
 		ConsoleFD:   -1,
 		UserNS:      plan.HasNamespace(specs.UserNamespace),
-	}}
+	}, trace: o.Trace, gate: o.SpawnGate}
 	if len(o.SubCgroups) > 0 && c.cgroup() == nil {
 		return nil, fmt.Errorf("--cgroup: container %s has no cgroup", c.State.ID)
 	}
@@ -96,6 +101,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	o.Trace.Mark("process spawned")
 	if err := s.sendPlan(conn, cmd); err != nil {
 		killAndReap(cmd)
 		return nil, err
@@ -108,10 +114,12 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		killAndReap(cmd)
 		return nil, err
 	}
+	o.Trace.Mark("process placed")
 	if err := s.handshake(conn, cmd); err != nil {
 		killAndReap(cmd)
 		return nil, err
 	}
+	o.Trace.Mark("ready")
 	return &Process{cmd: cmd, Pid: cmd.Process.Pid}, nil
 }
 
