@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/hull-oci/hull/libcontainer/initproc"
-	_ "github.com/hull-oci/hull/libcontainer/nsenter"
+	_ "github.com/hull-oci/hull/libcontainer/cinit"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.gitCommit=...".

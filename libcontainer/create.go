@@ -3,6 +3,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -17,10 +18,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hull-oci/hull/libcontainer/cinit"
 	"github.com/hull-oci/hull/libcontainer/fileutil"
 	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/initproc"
-	"github.com/hull-oci/hull/libcontainer/nsenter"
 	"github.com/hull-oci/hull/libcontainer/proc"
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/state"
@@ -280,6 +281,9 @@ type initSpawn struct {
 	beforeClone func() error
 	// gate, if set, is waited on just before the clone (SpawnGate).
 	gate <-chan struct{}
+	// cinit: the whole init is the C constructor (exec), which gets
+	// the process as cinit's encoded plan rather than the JSON one.
+	cinit bool
 }
 
 type threadJoin struct {
@@ -294,7 +298,7 @@ const joinOnThread = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 
 // start spawns the init, which waits for sendPlan. New namespaces come from clone flags; existing
 // ones are joined before the clone on a parent thread (threadJoins) or, for
-// mount, user and time, by the nsenter constructor in the init before its
+// mount, user and time, by the cinit constructor in the init before its
 // Go runtime starts.
 func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -364,7 +368,10 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 	// little: one P and no collector spare it thread starts and GC work.
 	env := []string{initproc.SyncEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off"}
 	if len(setns) > 0 {
-		env = append(env, nsenter.Env+"="+strings.Join(setns, ","))
+		env = append(env, cinit.Env+"="+strings.Join(setns, ","))
+	}
+	if s.cinit {
+		env = append(env, cinit.ExecEnv+"=1")
 	}
 	if s.cfg.UnshareCgroupNS {
 		attr.Cloneflags &^= unix.CLONE_NEWCGROUP
@@ -399,6 +406,14 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 // decodes them while the parent places it (cgroups, oom_score_adj, the
 // state record); sendPlaced then lets it go on.
 func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
+	if s.cinit {
+		b := cinit.Encode(&s.plan.Process, s.cfg.ConsoleFD, 3+s.cfg.PreserveFDs)
+		msg := append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...)
+		if _, err := conn.File().Write(msg); err != nil {
+			return fmt.Errorf("send the plan to the init: %w", err)
+		}
+		return nil
+	}
 	s.cfg.Pid = cmd.Process.Pid
 	// The cgroup is the parent's business: the init neither reads the
 	// resources nor should pay for decoding them.

@@ -65,11 +65,9 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 	}
 	s := &initSpawn{plan: plan, cfg: syncpipe.InitConfig{
 		ID:          c.State.ID,
-		Exec:        true,
 		PreserveFDs: o.PreserveFDs,
 		ConsoleFD:   -1,
-		UserNS:      plan.HasNamespace(specs.UserNamespace),
-	}, trace: o.Trace, gate: o.SpawnGate}
+	}, trace: o.Trace, gate: o.SpawnGate, cinit: true}
 	if len(o.SubCgroups) > 0 && c.cgroup() == nil {
 		return nil, fmt.Errorf("--cgroup: container %s has no cgroup", c.State.ID)
 	}

@@ -8,11 +8,14 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hull-oci/hull/libcontainer/cinit"
 	"github.com/hull-oci/hull/libcontainer/hooks"
+	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
 	"github.com/hull-oci/hull/libcontainer/trace"
 )
@@ -54,17 +57,21 @@ func Main() {
 
 func run(conn *syncpipe.Conn, m *syncpipe.Msg, t *trace.Trace) error {
 	p, c := m.Plan, m.Init
-	s := &steps{plan: p, cfg: c, conn: conn, trace: t}
-	if !c.Exec {
-		if err := s.buildContainer(); err != nil {
-			return err
-		}
-	}
-	if err := s.confineProcess(); err != nil {
+	// The process's own steps are the C code's, shared with exec's init.
+	cp, err := cinit.Decode(cinit.Encode(&p.Process, c.ConsoleFD, 3+c.PreserveFDs))
+	if err != nil {
 		return err
 	}
+	s := &steps{plan: p, cfg: c, conn: conn, trace: t, proc: cp}
+	if err := s.buildContainer(); err != nil {
+		return err
+	}
+	if err := cp.Confine(); err != nil {
+		return err
+	}
+	keepNofile(p.Process.Rlimits)
 	t.Mark("init: process confined")
-	path, err := lookPath(p.Process.Args[0], p.Process.Env)
+	path, err := cp.LookPath()
 	if err != nil {
 		return err
 	}
@@ -90,13 +97,22 @@ func run(conn *syncpipe.Conn, m *syncpipe.Msg, t *trace.Trace) error {
 		}
 	}
 	conn.Close()
-	env := p.Process.Env
-	if err := unix.Exec(path, p.Process.Args, env); err != nil {
-		// The parent may be gone (after start): stderr is the container's.
-		fmt.Fprintf(os.Stderr, "hull init: exec %q: %v\n", path, err)
-		os.Exit(127)
-	}
+	err = cp.Exec(path)
+	// The parent may be gone (after start): stderr is the container's.
+	fmt.Fprintln(os.Stderr, "hull init:", err)
+	os.Exit(127)
 	return nil
+}
+
+// keepNofile tells the Go runtime about a configured open-files limit, which
+// the C code set: otherwise it would hand the hooks it starts the limit it
+// found at its own start.
+func keepNofile(rls []spec.Rlimit) {
+	for _, rl := range rls {
+		if rl.Type == unix.RLIMIT_NOFILE {
+			syscall.Setrlimit(rl.Type, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard})
+		}
+	}
 }
 
 // waitForStart blocks until `hull start` writes a byte to the exec fifo.

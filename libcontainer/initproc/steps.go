@@ -2,17 +2,12 @@ package initproc
 
 import (
 	"fmt"
-	"os"
-	"strings"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/hull-oci/hull/libcontainer/caps"
-	"github.com/hull-oci/hull/libcontainer/console"
+	"github.com/hull-oci/hull/libcontainer/cinit"
 	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/rootfs"
 	"github.com/hull-oci/hull/libcontainer/spec"
@@ -25,6 +20,7 @@ type steps struct {
 	cfg   *syncpipe.InitConfig
 	conn  *syncpipe.Conn
 	trace *trace.Trace
+	proc  *cinit.Plan
 }
 
 // buildContainer does the filesystem and the namespaced kernel settings, in
@@ -57,7 +53,7 @@ func (s *steps) buildContainer() error {
 	}
 	s.trace.Mark("init: mounts and root switched")
 	if p.Process.Terminal {
-		if err := s.setupTerminal(true); err != nil {
+		if err := s.setupTerminal(); err != nil {
 			return err
 		}
 	}
@@ -112,118 +108,15 @@ func (s *steps) hookState(status specs.ContainerState) specs.State {
 }
 
 // setupTerminal makes the pty, hands the master to the engine and makes the
-// peer the process's terminal; the container's /dev/console is the peer too.
-func (s *steps) setupTerminal(mountConsole bool) error {
-	if s.cfg.ConsoleFD < 0 {
-		return fmt.Errorf("process.terminal: no console socket to send the pty to")
-	}
-	sock := os.NewFile(uintptr(s.cfg.ConsoleFD), "console-socket")
-	defer sock.Close()
-	master, peer, err := console.Open()
+// peer the process's terminal and the container's /dev/console.
+func (s *steps) setupTerminal() error {
+	peer, err := s.proc.Terminal()
 	if err != nil {
-		return fmt.Errorf("process.terminal: %w", err)
+		return err
 	}
-	defer master.Close()
 	defer peer.Close()
-	if sz := s.plan.Process.ConsoleSize; sz != nil {
-		if err := console.SetSize(master, sz.Height, sz.Width); err != nil {
-			return fmt.Errorf("process.consoleSize: %w", err)
-		}
-	}
-	if mountConsole {
-		if err := rootfs.MountConsole(peer); err != nil {
-			return err
-		}
-	}
-	if err := console.SendFd(sock, "/dev/ptmx", master); err != nil {
+	if err := rootfs.MountConsole(peer); err != nil {
 		return err
 	}
-	return console.MakeControlling(peer)
-}
-
-// confineProcess applies process.* in the order privileges allow: rlimits
-// and the bounding set while still privileged, then the user, then the
-// capability sets, no_new_privs, umask, cwd.
-func (s *steps) confineProcess() error {
-	pr := &s.plan.Process
-	if s.cfg.Exec && pr.Terminal {
-		if err := s.setupTerminal(false); err != nil {
-			return err
-		}
-	}
-	for i, rl := range pr.Rlimits {
-		// syscall.Setrlimit, not unix.Prlimit: it also stops the Go runtime
-		// from restoring its own saved RLIMIT_NOFILE at exec.
-		if err := syscall.Setrlimit(rl.Type, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
-			return fmt.Errorf("process.rlimits[%d]: %w", i, err)
-		}
-	}
-	if err := caps.DropBounding(pr.Caps.Bounding); err != nil {
-		return err
-	}
-	if err := setUser(pr); err != nil {
-		return err
-	}
-	if err := caps.Apply(pr.Caps); err != nil {
-		return err
-	}
-	if pr.NoNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("process.noNewPrivileges: %w", err)
-		}
-	}
-	if pr.Umask != nil {
-		unix.Umask(int(*pr.Umask))
-	}
-	return chdir(pr.Cwd)
-}
-
-// setUser changes groups and ids of this thread only (raw syscalls): the
-// payload is exec'd from this thread, and exec takes its credentials.
-// PR_SET_KEEPCAPS keeps the permitted set across the uid change so that
-// caps.Apply can then set exactly the configured sets.
-func setUser(pr *spec.Process) error {
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("process.user: keep capabilities: %w", err)
-	}
-	gids := pr.AdditionalGids
-	if len(gids) == 0 {
-		gids = []uint32{0} // a valid pointer; the length below is still 0
-	}
-	n := len(pr.AdditionalGids)
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(n), uintptr(unsafe.Pointer(&gids[0])), 0); e != 0 {
-		// Without CAP_SETGID in the user namespace, or with setgroups
-		// denied, only an empty list matching the current one is an error.
-		if n > 0 || e != unix.EPERM {
-			return fmt.Errorf("process.user.additionalGids %v: setgroups: %w", pr.AdditionalGids, e)
-		}
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(pr.GID), uintptr(pr.GID), uintptr(pr.GID)); e != 0 {
-		return fmt.Errorf("process.user.gid %d: %w (is it mapped in the user namespace?)", pr.GID, e)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(pr.UID), uintptr(pr.UID), uintptr(pr.UID)); e != 0 {
-		return fmt.Errorf("process.user.uid %d: %w (is it mapped in the user namespace?)", pr.UID, e)
-	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("process.user: %w", err)
-	}
-	return nil
-}
-
-// chdir enters process.cwd and proves the result is inside the container's
-// root: a cwd through a leaked fd (/proc/self/fd/N) would land outside, and
-// getcwd then reports it unreachable (CVE-2024-21626).
-func chdir(cwd string) error {
-	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("process.cwd %q: %w", cwd, err)
-	}
-	buf := make([]byte, unix.PathMax)
-	n, err := unix.Getcwd(buf)
-	if err != nil {
-		return fmt.Errorf("process.cwd %q: outside the container's root filesystem (%v)", cwd, err)
-	}
-	if got := string(buf[:n]); !strings.HasPrefix(got, "/") {
-		return fmt.Errorf("process.cwd %q: resolves outside the container's root filesystem", cwd)
-	}
-	return nil
+	return cinit.Controlling(peer)
 }

@@ -21,8 +21,8 @@ func resolveRoot(t *testing.T) (dir string, root *os.File) {
 		}
 	}
 	links := map[string]string{
-		"var":      "real",             // relative, inside
-		"abs":      "/real/run",        // absolute: must mean <root>/real/run
+		"var":      "real",              // relative, inside
+		"abs":      "/real/run",         // absolute: must mean <root>/real/run
 		"escape":   "../../../../../..", // must stop at the root
 		"dangling": "/nowhere/at/all",
 		"etc/file": "/real",

@@ -2,7 +2,11 @@
 // the init it spawns, over a SOCK_STREAM socketpair, one JSON object a line:
 //
 //	parent -> init   {"type":"plan", "plan":{...}, "init":{...}}
-//	                 everything the init does: it never reads config.json
+//	                 everything the init does: it never reads config.json.
+//	                 An exec's init, which is all C, gets instead a uint32
+//	                 length and libcontainer/cinit's encoded plan.
+//	parent -> init   {"type":"placed"}
+//	                 the init is in its cgroup and may go on
 //	init -> parent   {"type":"hooks"}
 //	                 mounts done, root not yet switched: the parent runs the
 //	                 prestart and createRuntime hooks, then answers
@@ -12,7 +16,8 @@
 //	                 fifo for `start` (or, for exec, runs the process)
 //	init -> parent   {"type":"error", "msg":"..."}
 //	                 setup failed; the init exits and the parent undoes
-//	                 everything. The nsenter constructor sends this form too.
+//	                 everything. The C code (libcontainer/cinit) sends this
+//	                 form too.
 //
 // EOF before "ready" means the init died; the parent reports its exit status.
 package syncpipe
@@ -45,11 +50,9 @@ const (
 type InitConfig struct {
 	// ID and Pid (the init's, as the host sees it) are for the state the
 	// hooks the init runs get.
-	ID  string `json:"id"`
-	Pid int    `json:"pid"`
-	// Exec: enter an existing container and run Plan.Process; no rootfs work.
-	Exec    bool `json:"exec,omitempty"`
-	NoPivot bool `json:"noPivot,omitempty"`
+	ID      string `json:"id"`
+	Pid     int    `json:"pid"`
+	NoPivot bool   `json:"noPivot,omitempty"`
 	// PreserveFDs: fds 3..3+PreserveFDs-1 stay open in the payload.
 	PreserveFDs int `json:"preserveFds,omitempty"`
 	// FifoFD is the exec fifo (read until `start` writes); -1 for exec.

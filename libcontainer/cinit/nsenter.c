@@ -4,6 +4,8 @@
 // a constructor that runs before the Go runtime starts, and only when the
 // parent asked for it through _HULL_SETNS ("fd:type,fd:type,...").
 #define _GNU_SOURCE
+#include "cinit.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -42,22 +44,35 @@ static int ns_flag(const char *type)
 static void fail(const char *what, const char *type, int err)
 {
 	const char *fdstr = getenv("_HULL_SYNCFD");
-	int fd = fdstr ? atoi(fdstr) : 2;
-	dprintf(fd, "{\"type\":\"error\",\"msg\":\"%s the %s namespace: %s\"}\n", what, type, strerror(err));
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%s the %s namespace: %s", what, type, strerror(err));
+	hull_json_error(fdstr ? atoi(fdstr) : 2, msg);
 	_exit(1);
 }
 
-__attribute__((constructor)) static void hull_nsenter(void)
+static void join_namespaces(const char *spec);
+
+__attribute__((constructor)) static void hull_cinit(void)
 {
 	// A hull init (it has a sync fd) runs the hull binary inside the
 	// container until it execs the payload. Non-dumpable, its /proc/<pid>/exe
 	// cannot be opened by the container's processes, so they cannot reach
 	// the binary to overwrite it (CVE-2019-5736). This is the earliest
 	// point; exec of the payload makes the process dumpable again.
-	if (getenv("_HULL_SYNCFD") != NULL && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	const char *sync = getenv("_HULL_SYNCFD");
+	if (sync == NULL)
+		return;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail("making the init non-dumpable before joining", "any", errno);
+	hull_save_nofile();
+	join_namespaces(getenv("_HULL_SETNS"));
+	// An exec's init is all C: the Go runtime never starts in it.
+	if (getenv("_HULL_CINIT") != NULL)
+		hull_exec_main(atoi(sync));
+}
 
-	const char *spec = getenv("_HULL_SETNS");
+static void join_namespaces(const char *spec)
+{
 	if (spec == NULL || *spec == '\0')
 		return;
 

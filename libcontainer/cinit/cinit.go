@@ -1,0 +1,178 @@
+// Package cinit is the part of the init written in C. A constructor
+// (nsenter.c) runs in every re-executed hull before the Go runtime starts:
+// it makes the init non-dumpable, joins the existing namespaces the parent
+// named in _HULL_SETNS (the kernel lets only a single-threaded process
+// join a mount, user or time namespace), and, for exec (_HULL_CINIT), is
+// the whole init: it confines the process and execs the payload, so an
+// exec never starts a second Go runtime. The same confinement code
+// (confine.c) ends the Go init of create, called through this package.
+//
+// The parent hands the process over as a plan of records (Encode): a tag
+// byte, a little-endian uint32 length, the payload. Strings carry their
+// NUL. Tags: 'a' an argument, 'e' an environment entry, 'd' the cwd,
+// 'r' an rlimit (int32 type, uint64 soft, uint64 hard), 'c' the bounding,
+// effective, permitted, inheritable and ambient capability masks (uint64
+// each), 'u' the uid, gid and additional gids (uint32 each), 'n'
+// no_new_privs, 'm' the umask, 't' the terminal (console socket fd, rows,
+// columns), 'f' the first fd that is not passed on.
+package cinit
+
+// #cgo CFLAGS: -Wall -O2
+// #include <stdlib.h>
+// #include "cinit.h"
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"unsafe"
+
+	"github.com/hull-oci/hull/libcontainer/spec"
+)
+
+// Env is the environment variable the constructor reads: a comma-separated
+// list of "fd:type" pairs, type being a runtime-spec namespace type.
+const Env = "_HULL_SETNS"
+
+// ExecEnv, set (to anything) in an exec's init, makes the constructor the
+// whole init: it reads the plan (a uint32 length, then Encode's bytes)
+// from the sync socket, waits for the parent's "placed" message, confines
+// the process, reports ready and execs.
+const ExecEnv = "_HULL_CINIT"
+
+// Encode turns pr into the plan the C code reads. consoleFD is the
+// connected --console-socket in the init (with pr.Terminal), closeFrom the
+// first fd the payload does not get.
+func Encode(pr *spec.Process, consoleFD, closeFrom int) []byte {
+	var b []byte
+	rec := func(tag byte, payload []byte) {
+		b = append(b, tag)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+		b = append(b, payload...)
+	}
+	str := func(tag byte, s string) { rec(tag, append([]byte(s), 0)) }
+	for _, a := range pr.Args {
+		str('a', a)
+	}
+	for _, e := range pr.Env {
+		str('e', e)
+	}
+	str('d', pr.Cwd)
+	for _, rl := range pr.Rlimits {
+		p := binary.LittleEndian.AppendUint32(nil, uint32(rl.Type))
+		p = binary.LittleEndian.AppendUint64(p, rl.Soft)
+		rec('r', binary.LittleEndian.AppendUint64(p, rl.Hard))
+	}
+	var caps []byte
+	for _, set := range [][]uint{pr.Caps.Bounding, pr.Caps.Effective, pr.Caps.Permitted, pr.Caps.Inheritable, pr.Caps.Ambient} {
+		caps = binary.LittleEndian.AppendUint64(caps, capMask(set))
+	}
+	rec('c', caps)
+	user := binary.LittleEndian.AppendUint32(nil, pr.UID)
+	user = binary.LittleEndian.AppendUint32(user, pr.GID)
+	for _, g := range pr.AdditionalGids {
+		user = binary.LittleEndian.AppendUint32(user, g)
+	}
+	rec('u', user)
+	if pr.NoNewPrivs {
+		rec('n', nil)
+	}
+	if pr.Umask != nil {
+		rec('m', binary.LittleEndian.AppendUint32(nil, *pr.Umask))
+	}
+	if pr.Terminal {
+		t := binary.LittleEndian.AppendUint32(nil, uint32(int32(consoleFD)))
+		var rows, cols uint32
+		if sz := pr.ConsoleSize; sz != nil {
+			rows, cols = uint32(sz.Height), uint32(sz.Width)
+		}
+		t = binary.LittleEndian.AppendUint32(t, rows)
+		rec('t', binary.LittleEndian.AppendUint32(t, cols))
+	}
+	rec('f', binary.LittleEndian.AppendUint32(nil, uint32(closeFrom)))
+	return b
+}
+
+// capMask turns capability numbers into a bit mask; the spec package only
+// knows capabilities below 64.
+func capMask(list []uint) uint64 {
+	var m uint64
+	for _, c := range list {
+		m |= 1 << c
+	}
+	return m
+}
+
+// Plan is a decoded plan, for the Go init of create. Its methods run on
+// the calling thread: the caller has locked it, and execs from it.
+type Plan struct {
+	p *C.struct_hull_plan
+}
+
+func cerr(buf *C.char) error { return errors.New(C.GoString(buf)) }
+
+// Decode hands Encode's bytes to the C side.
+func Decode(b []byte) (*Plan, error) {
+	var errbuf [C.HULL_ERRLEN]C.char
+	cb := C.CBytes(b)
+	defer C.free(cb)
+	p := C.hull_plan_parse((*C.char)(cb), C.size_t(len(b)), &errbuf[0])
+	if p == nil {
+		return nil, cerr(&errbuf[0])
+	}
+	return &Plan{p: p}, nil
+}
+
+// Terminal makes the pty, sends its master over the console socket and
+// returns the peer, which MountConsole and Controlling then use.
+func (p *Plan) Terminal() (*os.File, error) {
+	var errbuf [C.HULL_ERRLEN]C.char
+	var peer C.int
+	if C.hull_terminal(p.p, &peer, &errbuf[0]) < 0 {
+		return nil, cerr(&errbuf[0])
+	}
+	return os.NewFile(uintptr(peer), "pty-peer"), nil
+}
+
+// Controlling makes peer the process's controlling terminal and stdio, in
+// a new session.
+func Controlling(peer *os.File) error {
+	var errbuf [C.HULL_ERRLEN]C.char
+	if C.hull_controlling(C.int(peer.Fd()), &errbuf[0]) < 0 {
+		return cerr(&errbuf[0])
+	}
+	return nil
+}
+
+// Confine applies process.* but the terminal: rlimits, capabilities, the
+// user, no_new_privs, umask, cwd.
+func (p *Plan) Confine() error {
+	var errbuf [C.HULL_ERRLEN]C.char
+	if C.hull_confine(p.p, &errbuf[0]) < 0 {
+		return cerr(&errbuf[0])
+	}
+	return nil
+}
+
+// LookPath finds process.args[0] in the container, as execvp would.
+func (p *Plan) LookPath() (string, error) {
+	var errbuf [C.HULL_ERRLEN]C.char
+	var path *C.char
+	if C.hull_lookpath(p.p, &path, &errbuf[0]) < 0 {
+		return "", cerr(&errbuf[0])
+	}
+	return C.GoString(path), nil
+}
+
+// Exec execs the payload at path (LookPath's) with process.args and
+// process.env. It returns only on failure. It is C's execve rather than
+// Go's: Go's would put back the open-files limit the runtime found at
+// start over the one Confine set.
+func (p *Plan) Exec(path string) error {
+	var errbuf [C.HULL_ERRLEN]C.char
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	C.hull_execve(p.p, cpath, &errbuf[0])
+	return cerr(&errbuf[0])
+}
