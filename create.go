@@ -54,9 +54,9 @@ func loadPlan(cmd *cli.Command) (*spec.Plan, error) {
 	return p, nil
 }
 
-// createContainer is create's work, shared with run; the init is spawned
-// once spawnGate (if any) is closed.
-func createContainer(cmd *cli.Command, p *spec.Plan, spawnGate <-chan struct{}) (*libcontainer.Container, error) {
+// createContainer is create's work, shared with run; nothing is made
+// before gate (if any) is closed.
+func createContainer(cmd *cli.Command, p *spec.Plan, gate <-chan struct{}) (*libcontainer.Container, error) {
 	id, err := containerID(cmd)
 	if err != nil {
 		return nil, err
@@ -72,6 +72,6 @@ func createContainer(cmd *cli.Command, p *spec.Plan, spawnGate <-chan struct{}) 
 		NoNewKeyring:  cmd.Bool("no-new-keyring"),
 		PreserveFDs:   preserveFDs(cmd),
 		SystemdCgroup: cmd.Root().Bool("systemd-cgroup"),
-		SpawnGate:     spawnGate,
+		Gate:          gate,
 	})
 }

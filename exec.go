@@ -70,7 +70,7 @@ var execCommand = &cli.Command{
 			IgnorePaused:  cmd.Bool("ignore-paused"),
 			SubCgroups:    sub,
 			Trace:         startTrace,
-			SpawnGate:     caught,
+			Gate:          caught,
 		})
 		if err != nil {
 			return err

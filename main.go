@@ -11,8 +11,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v3"
 
-	"github.com/hull-oci/hull/libcontainer/initproc"
 	_ "github.com/hull-oci/hull/libcontainer/cinit"
+	"github.com/hull-oci/hull/libcontainer/initproc"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.gitCommit=...".

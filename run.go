@@ -49,8 +49,8 @@ var runCommand = &cli.Command{
 			return err
 		}
 		startTrace.Mark("started")
-		traceDone()
 		if cmd.Bool("detach") {
+			traceDone()
 			return nil
 		}
 		done := make(chan struct{})
@@ -63,11 +63,14 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		startTrace.Mark("exited")
 		if !cmd.Bool("keep") {
 			if err := c.Delete(true); err != nil {
 				return err
 			}
+			startTrace.Mark("deleted")
 		}
+		traceDone()
 		if code != 0 {
 			return exitStatus(code)
 		}
@@ -76,10 +79,12 @@ var runCommand = &cli.Command{
 }
 
 // catchSignals starts catching every signal (none when detached) for
-// forwardSignals. Catching all 65 costs a round trip to the Go runtime's
-// signal thread for each, over a millisecond here: it runs while the
-// caller sets up, and caught is closed once it is done (the spawn waits
-// for it, so no signal is lost once the process exists).
+// forwardSignals. Catching one costs a round trip to the Go runtime's
+// signal thread, over a millisecond for all 65 here: it runs while the
+// caller reads its config or state, and caught is closed once it is done.
+// The caller waits for it before making anything it would have to clean
+// up (a state directory, a process), so that no signal can kill hull
+// half-way or be lost once the process exists.
 func catchSignals(detach bool) (sigs chan os.Signal, caught chan struct{}) {
 	sigs = make(chan os.Signal, 32)
 	caught = make(chan struct{})

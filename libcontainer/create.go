@@ -45,10 +45,11 @@ type CreateOpts struct {
 	// SystemdCgroup (--systemd-cgroup): the cgroup is a systemd scope,
 	// linux.cgroupsPath "slice:prefix:name".
 	SystemdCgroup bool
-	// SpawnGate, if set, is waited on just before the init is cloned: the
-	// caller closes it once the init may exist (run's signal forwarding
-	// is in place), which lets that work overlap with the setup.
-	SpawnGate <-chan struct{}
+	// Gate, if set, is waited on before anything is made (the state
+	// directory first): the caller closes it once it may be (run's
+	// signals are caught), which lets that work overlap with reading
+	// the config.
+	Gate <-chan struct{}
 }
 
 // Container is a container whose state directory is open (and locked when it
@@ -67,6 +68,9 @@ type Container struct {
 // Create builds the container and leaves its init waiting for start. On any
 // failure everything made so far is undone, in reverse order.
 func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
+	if o.Gate != nil {
+		<-o.Gate
+	}
 	d, err := state.Create(o.Root, o.ID)
 	if err != nil {
 		return nil, err
@@ -144,7 +148,6 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	init.fifo = fifo
 	init.trace = o.Trace
-	init.gate = o.SpawnGate
 	if p.Process.Terminal {
 		if o.ConsoleSocket == "" {
 			return nil, errors.New("process.terminal is true but no --console-socket was given: pass one, or set terminal to false")
@@ -279,7 +282,7 @@ type initSpawn struct {
 	// beforeClone, if set, runs once the namespaces to join are open and
 	// may veto the clone (exec checks that they belong to the container).
 	beforeClone func() error
-	// gate, if set, is waited on just before the clone (SpawnGate).
+	// gate, if set, is waited on just before the clone (ExecOpts.Gate).
 	gate <-chan struct{}
 	// cinit: the whole init is the C constructor (exec), which gets
 	// the process as cinit's encoded plan rather than the JSON one.

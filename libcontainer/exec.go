@@ -24,8 +24,9 @@ type ExecOpts struct {
 	SubCgroups map[string]string
 	// Trace, if set, gets the end of each phase (--debug).
 	Trace *trace.Trace
-	// SpawnGate is CreateOpts.SpawnGate for the exec'd process.
-	SpawnGate <-chan struct{}
+	// Gate, if set, is waited on just before the process is cloned (see
+	// CreateOpts.Gate).
+	Gate <-chan struct{}
 }
 
 // Process is a process started by Exec in a container.
@@ -67,7 +68,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		ID:          c.State.ID,
 		PreserveFDs: o.PreserveFDs,
 		ConsoleFD:   -1,
-	}, trace: o.Trace, gate: o.SpawnGate, cinit: true}
+	}, trace: o.Trace, gate: o.Gate, cinit: true}
 	if len(o.SubCgroups) > 0 && c.cgroup() == nil {
 		return nil, fmt.Errorf("--cgroup: container %s has no cgroup", c.State.ID)
 	}
