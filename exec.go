@@ -82,7 +82,6 @@ var execCommand = &cli.Command{
 			}
 		}
 		if cmd.Bool("detach") {
-			p.Release()
 			return nil
 		}
 		done := make(chan struct{})

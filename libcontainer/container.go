@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -288,25 +286,15 @@ func (c *Container) Wait() (int, error) {
 	if c.init == nil {
 		return -1, errors.New("not the parent of this container's init")
 	}
-	err := c.init.Wait()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	ws, err := c.init.Wait()
+	if err != nil {
 		return -1, err
 	}
-	return ExitCode(c.init.ProcessState), nil
+	return proc.ExitCode(ws), nil
 }
 
 // InitPid is the pid of the init, for signal forwarding.
 func (c *Container) InitPid() int { return c.State.Pid }
-
-// ExitCode turns a wait status into the shell convention.
-func ExitCode(ps *os.ProcessState) int {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
-}
 
 // Stats reads the container's cgroup accounting.
 func (c *Container) Stats() (*cgroups.Stats, error) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"runtime"
 	"strconv"
@@ -59,7 +58,7 @@ type Container struct {
 	State *state.State
 	// init is set when this process spawned the init (create, run): only the
 	// parent can reap it and learn its exit status.
-	init *exec.Cmd
+	init *proc.Child
 	// Warn receives what goes wrong without failing the command (a failing
 	// poststart or poststop hook, as the spec asks).
 	Warn func(string)
@@ -174,11 +173,11 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 
-	start, err := proc.StartTime(cmd.Process.Pid)
+	start, err := proc.StartTime(cmd.Pid)
 	if err != nil {
 		return nil, fmt.Errorf("init process: %w", err)
 	}
-	st.Pid, st.PidStart = cmd.Process.Pid, start
+	st.Pid, st.PidStart = cmd.Pid, start
 	if err := d.Save(st); err != nil {
 		return nil, err
 	}
@@ -257,8 +256,8 @@ func owner() string {
 	return strconv.Itoa(os.Getuid())
 }
 
-func killAndReap(cmd *exec.Cmd) {
-	cmd.Process.Kill()
+func killAndReap(cmd *proc.Child) {
+	cmd.Kill()
 	cmd.Wait()
 }
 
@@ -303,7 +302,7 @@ const joinOnThread = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 // ones are joined before the clone on a parent thread (threadJoins) or, for
 // mount, user and time, by the cinit constructor in the init before its
 // Go runtime starts.
-func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
+func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sync socket: %w", err)
@@ -388,17 +387,9 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 		defer unix.Close(fd)
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{"hull", "init"},
-		Env:         env,
-		Stdin:       os.Stdin,
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
-		ExtraFiles:  extra,
-		SysProcAttr: attr,
-	}
-	if err := s.spawn(cmd); err != nil {
+	files := append([]*os.File{os.Stdin, os.Stdout, os.Stderr}, extra...)
+	cmd, err := s.spawn(env, files, attr)
+	if err != nil {
 		parent.Close()
 		return nil, nil, fmt.Errorf("start the init process: %w", err)
 	}
@@ -408,7 +399,7 @@ func (s *initSpawn) start() (*exec.Cmd, *syncpipe.Conn, error) {
 // sendPlan gives the init its orders as soon as it exists, so that it
 // decodes them while the parent places it (cgroups, oom_score_adj, the
 // state record); sendPlaced then lets it go on.
-func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
+func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *proc.Child) error {
 	if s.cinit {
 		b := cinit.Encode(&s.plan.Process, s.cfg.ConsoleFD, 3+s.cfg.PreserveFDs)
 		msg := append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...)
@@ -417,7 +408,7 @@ func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *exec.Cmd) error {
 		}
 		return nil
 	}
-	s.cfg.Pid = cmd.Process.Pid
+	s.cfg.Pid = cmd.Pid
 	// The cgroup is the parent's business: the init neither reads the
 	// resources nor should pay for decoding them.
 	p := *s.plan
@@ -435,11 +426,20 @@ func sendPlaced(conn *syncpipe.Conn) error {
 	return nil
 }
 
-func (s *initSpawn) spawn(cmd *exec.Cmd) error {
-	if len(s.threadJoins) == 0 {
-		return cmd.Start()
+// spawn re-executes hull as the init: /proc/self/exe, so no path can have
+// been swapped for another binary meanwhile.
+func (s *initSpawn) spawn(env []string, files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error) {
+	start := func() (*proc.Child, error) {
+		return proc.Spawn("/proc/self/exe", []string{"hull", "init"}, env, files, attr)
 	}
-	errc := make(chan error, 1)
+	if len(s.threadJoins) == 0 {
+		return start()
+	}
+	type result struct {
+		c   *proc.Child
+		err error
+	}
+	res := make(chan result, 1)
 	go func() {
 		// The thread is left locked, so the Go runtime discards it when
 		// this goroutine ends instead of reusing a thread that sits in
@@ -447,24 +447,25 @@ func (s *initSpawn) spawn(cmd *exec.Cmd) error {
 		runtime.LockOSThread()
 		for _, j := range s.threadJoins {
 			if err := unix.Setns(int(j.f.Fd()), j.flag); err != nil {
-				errc <- fmt.Errorf("%s: setns: %w", j.field, err)
+				res <- result{err: fmt.Errorf("%s: setns: %w", j.field, err)}
 				return
 			}
 		}
-		errc <- cmd.Start()
+		c, err := start()
+		res <- result{c, err}
 	}()
-	return <-errc
+	r := <-res
+	return r.c, r.err
 }
 
 // handshake waits for the init to report ready or an error. EOF means the
 // init died: its exit status is the best we can report.
-func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *exec.Cmd) error {
+func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *proc.Child) error {
 	for {
 		m, err := conn.Recv()
 		if err != nil {
 			if errors.Is(err, syncpipe.ErrClosed) {
-				werr := cmd.Wait()
-				return fmt.Errorf("the container's init exited during setup (%v); its output above may say why", werr)
+				return fmt.Errorf("the container's init exited during setup (%s); its output above may say why", describeExit(cmd))
 			}
 			return err
 		}
@@ -498,6 +499,18 @@ func (s *initSpawn) runtimeHooks() error {
 		return err
 	}
 	return hooks.Run("hooks.createRuntime", h.CreateRuntime, st)
+}
+
+// describeExit reaps a child that died and words its end as os/exec does.
+func describeExit(c *proc.Child) string {
+	ws, err := c.Wait()
+	switch {
+	case err != nil:
+		return err.Error()
+	case ws.Signaled():
+		return "signal: " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
 }
 
 func idMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

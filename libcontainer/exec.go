@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"fmt"
-	"os/exec"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,7 +30,7 @@ type ExecOpts struct {
 
 // Process is a process started by Exec in a container.
 type Process struct {
-	cmd *exec.Cmd
+	cmd *proc.Child
 	Pid int
 }
 
@@ -105,7 +104,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		killAndReap(cmd)
 		return nil, err
 	}
-	if err := join(cmd.Process.Pid); err != nil {
+	if err := join(cmd.Pid); err != nil {
 		killAndReap(cmd)
 		return nil, err
 	}
@@ -119,21 +118,18 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	o.Trace.Mark("ready")
-	return &Process{cmd: cmd, Pid: cmd.Process.Pid}, nil
+	return &Process{cmd: cmd, Pid: cmd.Pid}, nil
 }
 
 // Wait waits for the process and returns its exit status in the shell
 // convention (128+signal when killed).
 func (p *Process) Wait() (int, error) {
-	p.cmd.Wait()
-	if p.cmd.ProcessState == nil {
-		return -1, fmt.Errorf("wait for the exec'd process failed")
+	ws, err := p.cmd.Wait()
+	if err != nil {
+		return -1, fmt.Errorf("wait for the exec'd process: %w", err)
 	}
-	return ExitCode(p.cmd.ProcessState), nil
+	return proc.ExitCode(ws), nil
 }
-
-// Release lets the process run on without us (exec --detach).
-func (p *Process) Release() { p.cmd.Process.Release() }
 
 // nsFile is the /proc/<pid>/ns entry of a namespace type.
 func nsFile(t specs.LinuxNamespaceType) string {
