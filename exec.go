@@ -151,7 +151,10 @@ func execProcess(cmd *cli.Command, c *libcontainer.Container) (*spec.Process, er
 	if len(args) == 0 {
 		return nil, fmt.Errorf("exec: missing the command to run (usage: hull exec %s)", cmd.ArgsUsage)
 	}
-	pr := c.State.Process
+	pr, err := c.State.ExecProcess()
+	if err != nil {
+		return nil, err
+	}
 	pr.Args = args
 	pr.Terminal = cmd.Bool("tty")
 	pr.ConsoleSize = nil

@@ -4,6 +4,7 @@ package libcontainer
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -95,10 +96,14 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 		Namespaces:  p.Namespaces,
 		UIDMappings: p.UIDMappings,
 		GIDMappings: p.GIDMappings,
-		Process:     p.Process,
-		Resources:   p.Resources,
 	}
-	st.CgroupDevices = cgroupDevices(p)
+	if st.Process, err = json.Marshal(&p.Process); err != nil {
+		return nil, err
+	}
+	devices := cgroupDevices(p)
+	if err := st.SetCgroupSettings(p.Resources, devices); err != nil {
+		return nil, err
+	}
 	// Where the cgroup goes is decided, and recorded with the rest, before
 	// any side effect, so that delete --force can always find what to
 	// undo, even after a SIGKILL of this process.
@@ -110,7 +115,7 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	o.Trace.Mark("state recorded")
 
-	cg, warnings, err := createCgroup(st.Cgroup, st.Resources, st.CgroupDevices, p.Annotations)
+	cg, warnings, err := createCgroup(st.Cgroup, p.Resources, devices, p.Annotations)
 	if err != nil {
 		return nil, err
 	}

@@ -19,12 +19,18 @@ func (c *Container) Update(r *specs.LinuxResources) ([]string, error) {
 	if cg == nil {
 		return nil, fmt.Errorf("cannot update container %s: it has no cgroup", c.State.ID)
 	}
-	merged := MergeResources(c.State.Resources, r)
-	warnings, err := cg.Set(merged, c.State.CgroupDevices)
+	cur, devices, err := c.State.CgroupSettings()
 	if err != nil {
 		return nil, err
 	}
-	c.State.Resources = merged
+	merged := MergeResources(cur, r)
+	warnings, err := cg.Set(merged, devices)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.State.SetCgroupSettings(merged, devices); err != nil {
+		return nil, err
+	}
 	return warnings, c.dir.Save(c.State)
 }
 
