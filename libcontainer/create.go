@@ -23,6 +23,7 @@ import (
 	"github.com/hull-oci/hull/libcontainer/hooks"
 	"github.com/hull-oci/hull/libcontainer/initproc"
 	"github.com/hull-oci/hull/libcontainer/proc"
+	"github.com/hull-oci/hull/libcontainer/rootfs"
 	"github.com/hull-oci/hull/libcontainer/spec"
 	"github.com/hull-oci/hull/libcontainer/state"
 	"github.com/hull-oci/hull/libcontainer/syncpipe"
@@ -167,6 +168,15 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if buildsOnThread(p, o.NoPivot) {
+		tb, err := newThreadBuild(p, rootfs.Options{Console: p.Process.Terminal}, init.console)
+		if err != nil {
+			return nil, err
+		}
+		defer tb.close()
+		tb.opts.Context, tb.opts.Placed = tb.context, tb.waitPlaced
+		init.build = tb
+	}
 	cmd, conn, err := init.start()
 	if err != nil {
 		return nil, err
@@ -198,6 +208,17 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	}
 	if err := sendPlaced(conn); err != nil {
 		return nil, err
+	}
+	if init.build != nil {
+		err := init.build.wait(init.runtimeHooks)
+		if errors.Is(err, errInitGone) {
+			// The init failed and said why on the sync socket.
+			err = init.handshake(conn, cmd)
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.Trace.Mark("filesystem built")
 	}
 	if err := init.handshake(conn, cmd); err != nil {
 		return nil, err
@@ -288,6 +309,10 @@ type initSpawn struct {
 	beforeClone func() error
 	// gate, if set, is waited on just before the clone (ExecOpts.Gate).
 	gate <-chan struct{}
+	// build, if set, builds the filesystem on a parent thread, and the
+	// init is the C code alone (create), which gets buildPlan.
+	build     *threadBuild
+	buildPlan *cinit.Build
 	// cinit: the whole init is the C constructor (exec), which gets
 	// the process as cinit's encoded plan rather than the JSON one.
 	cinit bool
@@ -329,7 +354,12 @@ func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 	if s.fifo != nil {
 		s.cfg.FifoFD = add(s.fifo)
 	}
-	if s.console != nil {
+	var buildFD, rootFD int
+	if s.build != nil {
+		// The building thread puts the rootfs handle in its place.
+		buildFD, rootFD = add(s.build.child), add(nil)
+		s.build.rootIndex = rootFD
+	} else if s.console != nil {
 		s.cfg.ConsoleFD = add(s.console)
 	}
 
@@ -378,10 +408,21 @@ func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 		env = append(env, cinit.Env+"="+strings.Join(setns, ","))
 	}
 	if s.cinit {
-		env = append(env, cinit.ExecEnv+"=1")
+		env = append(env, cinit.ModeEnv+"="+cinit.ModeExec)
 	}
 	if s.cfg.UnshareCgroupNS {
 		attr.Cloneflags &^= unix.CLONE_NEWCGROUP
+	}
+	if s.build != nil {
+		env = append(env, cinit.ModeEnv+"="+cinit.ModeCreate)
+		s.build.unshare = attr.Cloneflags & (unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET)
+		attr.Cloneflags &^= s.build.unshare
+		after, name := rootfs.AfterPropagation(s.plan.RootPropagation)
+		s.buildPlan = &cinit.Build{
+			FdSock: buildFD, Root: rootFD, Fifo: s.cfg.FifoFD, Rootfs: s.plan.Rootfs,
+			UnshareCgroupNS: s.cfg.UnshareCgroupNS, Keyring: s.cfg.Keyring,
+			AfterPropagation: after, AfterName: name, Terminal: s.plan.Process.Terminal,
+		}
 	}
 	if s.cloneInto != "" {
 		fd, err := unix.Open(s.cloneInto, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -405,15 +446,20 @@ func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 // decodes them while the parent places it (cgroups, oom_score_adj, the
 // state record); sendPlaced then lets it go on.
 func (s *initSpawn) sendPlan(conn *syncpipe.Conn, cmd *proc.Child) error {
-	if s.cinit {
-		b := cinit.Encode(&s.plan.Process, s.cfg.ConsoleFD, 3+s.cfg.PreserveFDs)
+	s.cfg.Pid = cmd.Pid
+	if s.cinit || s.buildPlan != nil {
+		var b []byte
+		if s.buildPlan != nil {
+			b = cinit.EncodeBuild(&s.plan.Process, s.buildPlan, 3+s.cfg.PreserveFDs)
+		} else {
+			b = cinit.Encode(&s.plan.Process, s.cfg.ConsoleFD, 3+s.cfg.PreserveFDs)
+		}
 		msg := append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...)
 		if _, err := conn.File().Write(msg); err != nil {
 			return fmt.Errorf("send the plan to the init: %w", err)
 		}
 		return nil
 	}
-	s.cfg.Pid = cmd.Pid
 	// The cgroup is the parent's business: the init neither reads the
 	// resources nor should pay for decoding them.
 	p := *s.plan
@@ -434,11 +480,14 @@ func sendPlaced(conn *syncpipe.Conn) error {
 // spawn re-executes hull as the init: /proc/self/exe, so no path can have
 // been swapped for another binary meanwhile.
 func (s *initSpawn) spawn(env []string, files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error) {
-	start := func() (*proc.Child, error) {
+	start := func(files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error) {
 		return proc.Spawn("/proc/self/exe", []string{"hull", "init"}, env, files, attr)
 	}
+	if s.build != nil {
+		return s.build.spawn(s.threadJoins, start, files, attr)
+	}
 	if len(s.threadJoins) == 0 {
-		return start()
+		return start(files, attr)
 	}
 	type result struct {
 		c   *proc.Child
@@ -456,7 +505,7 @@ func (s *initSpawn) spawn(env []string, files []*os.File, attr *syscall.SysProcA
 				return
 			}
 		}
-		c, err := start()
+		c, err := start(files, attr)
 		res <- result{c, err}
 	}()
 	r := <-res
@@ -498,6 +547,9 @@ func (s *initSpawn) handshake(conn *syncpipe.Conn, cmd *proc.Child) error {
 // (deprecated) then createRuntime, in runc's order.
 func (s *initSpawn) runtimeHooks() error {
 	h := s.plan.Hooks
+	if h == nil {
+		return nil
+	}
 	st := specs.State{Version: s.plan.OCIVersion, ID: s.cfg.ID, Status: specs.StateCreating,
 		Pid: s.cfg.Pid, Bundle: s.plan.Bundle, Annotations: s.plan.Annotations}
 	if err := hooks.Run("hooks.prestart", h.Prestart, st); err != nil {

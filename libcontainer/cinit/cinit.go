@@ -28,6 +28,8 @@ import (
 	"os"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hull-oci/hull/libcontainer/spec"
 )
 
@@ -35,11 +37,60 @@ import (
 // list of "fd:type" pairs, type being a runtime-spec namespace type.
 const Env = "_HULL_SETNS"
 
-// ExecEnv, set (to anything) in an exec's init, makes the constructor the
-// whole init: it reads the plan (a uint32 length, then Encode's bytes)
-// from the sync socket, waits for the parent's "placed" message, confines
-// the process, reports ready and execs.
-const ExecEnv = "_HULL_CINIT"
+// ModeEnv makes the constructor the whole init: it reads the plan (a
+// uint32 length, then Encode's or EncodeBuild's bytes) from the sync
+// socket, waits for the parent's "placed" message, and for ModeExec
+// confines the process, reports ready and execs; for ModeCreate it first
+// serves the parent's building thread and switches into the rootfs
+// (create.c), then waits for start.
+const (
+	ModeEnv    = "_HULL_CINIT"
+	ModeExec   = "exec"
+	ModeCreate = "create"
+)
+
+// Build is what the init of a container whose filesystem the parent builds
+// needs besides its process. The fds are the init's.
+type Build struct {
+	FdSock, Root, Fifo int
+	Rootfs             string
+	UnshareCgroupNS    bool
+	Keyring            string // "": keep the session keyring
+	AfterPropagation   uintptr
+	AfterName          string
+	// Terminal: the pty peer comes from the building thread over FdSock.
+	Terminal bool
+}
+
+// EncodeBuild is Encode for a container the parent builds.
+func EncodeBuild(pr *spec.Process, b *Build, closeFrom int) []byte {
+	out := Encode(pr, -1, closeFrom)
+	rec := func(tag byte, payload []byte) {
+		out = append(out, tag)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(payload)))
+		out = append(out, payload...)
+	}
+	i32 := func(v int) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(int32(v))) }
+	rec('B', nil)
+	rec('S', i32(b.FdSock))
+	rec('R', i32(b.Root))
+	rec('x', i32(b.Fifo))
+	rec('o', append([]byte(b.Rootfs), 0))
+	if b.UnshareCgroupNS {
+		rec('C', nil)
+	}
+	if b.Keyring != "" {
+		rec('K', append([]byte(b.Keyring), 0))
+	}
+	if b.AfterPropagation != 0 {
+		rec('A', binary.LittleEndian.AppendUint64(nil, uint64(b.AfterPropagation)))
+		rec('W', append([]byte(b.AfterName), 0))
+	}
+	if b.Terminal {
+		rec('T', nil)
+	}
+	return out
+}
 
 // Encode turns pr into the plan the C code reads. consoleFD is the
 // connected --console-socket in the init (with pr.Terminal), closeFrom the
@@ -175,4 +226,20 @@ func (p *Plan) Exec(path string) error {
 	defer C.free(unsafe.Pointer(cpath))
 	C.hull_execve(p.p, cpath, &errbuf[0])
 	return cerr(&errbuf[0])
+}
+
+// Pty turns the pty master ptmx (opened in the container's devpts) into a
+// terminal: unlocked, sized (rows and cols both 0: left alone), sent over
+// console; it returns the peer.
+func Pty(ptmx, console *os.File, rows, cols uint32) (*os.File, error) {
+	var errbuf [C.HULL_ERRLEN]C.char
+	m, err := unix.FcntlInt(ptmx.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	var peer C.int
+	if C.hull_pty(C.int(m), C.uint32_t(rows), C.uint32_t(cols), C.int(console.Fd()), &peer, &errbuf[0]) < 0 {
+		return nil, cerr(&errbuf[0])
+	}
+	return os.NewFile(uintptr(peer), "pty-peer"), nil
 }

@@ -37,6 +37,17 @@ struct hull_plan {
 	int console_fd;
 	uint32_t rows, cols; // 0: no process.consoleSize
 	int close_from;
+	// A container whose filesystem the parent built (create.c).
+	int create;
+	int fd_sock;          // SOCK_SEQPACKET to the parent's building thread
+	int root_fd;          // the rootfs, bind-mounted onto itself
+	int fifo_fd;          // the exec fifo
+	int unshare_cgroupns; // make the cgroup namespace once placed
+	char *keyring;        // NULL: keep the session keyring
+	char *rootfs;         // root.path, for messages
+	uint64_t after_prop;  // linux.rootfsPropagation to set after pivot_root
+	char *after_prop_name;
+	int peer_from_parent; // process.terminal: the pty peer comes over fd_sock
 };
 
 // hull_plan_parse decodes buf; on failure it returns NULL with err set.
@@ -47,6 +58,9 @@ void hull_plan_free(struct hull_plan *p);
 // the config field.
 int hull_terminal(struct hull_plan *p, int *peer, char *err);
 int hull_controlling(int peer, char *err);
+// hull_pty unlocks the pty master m, opens its peer, sizes it (rows and
+// cols both 0: left alone) and sends m over console_fd; m is closed.
+int hull_pty(int m, uint32_t rows, uint32_t cols, int console_fd, int *peer, char *err);
 int hull_confine(struct hull_plan *p, char *err);
 int hull_lookpath(struct hull_plan *p, char **path, char *err);
 // hull_execve returns only on failure, with err set.
@@ -61,7 +75,22 @@ void hull_save_nofile(void);
 // returns.
 void hull_exec_main(int sync_fd);
 
+// hull_create_main is the whole init of a container whose filesystem the
+// parent built (create.c). It never returns.
+void hull_create_main(int sync_fd);
+
 // hull_json_error writes {"type":"error","msg":...} to fd.
 void hull_json_error(int fd, const char *msg);
+
+// Helpers shared by confine.c and create.c.
+const char *hull_errstr(int e);
+int hull_seterr(char *err, const char *fmt, ...);
+const char *hull_quote(char *out, size_t n, const char *s);
+int hull_read_full(int fd, void *buf, size_t n);
+long long hull_now_ns(void);
+void hull_die(int fd, const char *msg);
+struct hull_plan *hull_read_plan(int fd);
+void hull_finish(int fd, struct hull_plan *p, int peer, long long started, long long placed);
+int hull_wait_line(int fd, const char *want);
 
 #endif

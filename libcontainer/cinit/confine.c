@@ -44,7 +44,7 @@
 // errstr words errno as Go's syscall package does, so that messages read
 // the same whichever half of the init wrote them (and engines match "no
 // such file or directory" and "permission denied" in them).
-static const char *errstr(int e)
+const char *hull_errstr(int e)
 {
 	switch (e) {
 	case EPERM: return "operation not permitted";
@@ -86,7 +86,7 @@ static const char *errstr(int e)
 	return buf;
 }
 
-static int seterr(char *err, const char *fmt, ...)
+int hull_seterr(char *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -97,7 +97,7 @@ static int seterr(char *err, const char *fmt, ...)
 
 // quote is Go's %q for the strings that appear in messages: quotes around,
 // backslash escapes inside.
-static const char *quote(char *out, size_t n, const char *s)
+const char *hull_quote(char *out, size_t n, const char *s)
 {
 	size_t o = 0;
 	out[o++] = '"';
@@ -146,7 +146,7 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 	if (p == NULL || buf == NULL) {
 		free(p);
 		free(buf);
-		seterr(err, "decode the plan: %s", errstr(ENOMEM));
+		hull_seterr(err, "decode the plan: %s", hull_errstr(ENOMEM));
 		return NULL;
 	}
 	memcpy(buf, in, len);
@@ -154,6 +154,7 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 	p->umask = -1;
 	p->console_fd = -1;
 	p->close_from = 3;
+	p->fd_sock = p->root_fd = p->fifo_fd = -1;
 	int nargs = 0, nenv = 0, nrl = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
@@ -174,9 +175,9 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 				goto bad;
 			unsigned char *v = buf + pos;
 			pos += n;
-			int is_str = tag == 'a' || tag == 'e' || tag == 'd';
+			int is_str = tag == 'a' || tag == 'e' || tag == 'd' || tag == 'K' || tag == 'o' || tag == 'W';
 			if (is_str && (n == 0 || v[n - 1] != '\0' || strlen((char *)v) != n - 1)) {
-				seterr(err, "decode the plan: a string of record '%c' holds a NUL byte", tag);
+				hull_seterr(err, "decode the plan: a string of record '%c' holds a NUL byte", tag);
 				goto fail;
 			}
 			switch (tag) {
@@ -246,6 +247,36 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 					goto bad;
 				p->close_from = (int)rd32(v);
 				break;
+			case 'B':
+				p->create = 1;
+				break;
+			case 'S':
+			case 'R':
+			case 'x':
+				if (n != 4)
+					goto bad;
+				*(tag == 'S' ? &p->fd_sock : tag == 'R' ? &p->root_fd : &p->fifo_fd) = (int)rd32(v);
+				break;
+			case 'C':
+				p->unshare_cgroupns = 1;
+				break;
+			case 'K':
+				p->keyring = (char *)v;
+				break;
+			case 'o':
+				p->rootfs = (char *)v;
+				break;
+			case 'A':
+				if (n != 8)
+					goto bad;
+				p->after_prop = rd64(v);
+				break;
+			case 'W':
+				p->after_prop_name = (char *)v;
+				break;
+			case 'T':
+				p->peer_from_parent = 1;
+				break;
 			default:
 				goto bad;
 			}
@@ -253,8 +284,9 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 		p->nrlimits = ir;
 		nargs = ia, nenv = ie, nrl = ir;
 		if (pass == 1) {
-			if (nargs == 0 || p->cwd == NULL || !p->has_caps || !p->has_user) {
-				seterr(err, "decode the plan: args, cwd, user or capabilities missing");
+			if (nargs == 0 || p->cwd == NULL || !p->has_caps || !p->has_user ||
+			    (p->create && (p->fd_sock < 0 || p->root_fd < 0 || p->fifo_fd < 0 || p->rootfs == NULL))) {
+				hull_seterr(err, "decode the plan: args, cwd, user or capabilities missing");
 				goto fail;
 			}
 			p->argv[nargs] = NULL;
@@ -263,10 +295,10 @@ struct hull_plan *hull_plan_parse(const char *in, size_t len, char *err)
 	}
 	return p;
 bad:
-	seterr(err, "decode the plan: malformed record");
+	hull_seterr(err, "decode the plan: malformed record");
 	goto fail;
 nomem:
-	seterr(err, "decode the plan: %s", errstr(ENOMEM));
+	hull_seterr(err, "decode the plan: %s", hull_errstr(ENOMEM));
 fail:
 	hull_plan_free(p);
 	return NULL;
@@ -275,15 +307,24 @@ fail:
 int hull_terminal(struct hull_plan *p, int *peer, char *err)
 {
 	if (p->console_fd < 0)
-		return seterr(err, "process.terminal: no console socket to send the pty to");
+		return hull_seterr(err, "process.terminal: no console socket to send the pty to");
 	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
-		return seterr(err, "process.terminal: open /dev/ptmx: %s", errstr(errno));
+		return hull_seterr(err, "process.terminal: open /dev/ptmx: %s", hull_errstr(errno));
+	if (hull_pty(m, p->rows, p->cols, p->console_fd, peer, err) < 0)
+		return -1;
+	close(p->console_fd);
+	p->console_fd = -1;
+	return 0;
+}
+
+int hull_pty(int m, uint32_t rows, uint32_t cols, int console_fd, int *peer, char *err)
+{
 	int unlock = 0;
 	if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
 		int e = errno;
 		close(m);
-		return seterr(err, "process.terminal: unlock pty: %s", errstr(e));
+		return hull_seterr(err, "process.terminal: unlock pty: %s", hull_errstr(e));
 	}
 	// The peer comes from the master itself, so no path in the container's
 	// /dev can redirect it (CVE-2025-52565).
@@ -291,14 +332,14 @@ int hull_terminal(struct hull_plan *p, int *peer, char *err)
 	if (pf < 0) {
 		int e = errno;
 		close(m);
-		return seterr(err, "process.terminal: open pty peer: %s", errstr(e));
+		return hull_seterr(err, "process.terminal: open pty peer: %s", hull_errstr(e));
 	}
-	if (p->rows || p->cols) {
-		struct winsize ws = {.ws_row = (unsigned short)p->rows, .ws_col = (unsigned short)p->cols};
+	if (rows || cols) {
+		struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 		if (ioctl(m, TIOCSWINSZ, &ws) < 0) {
 			int e = errno;
 			close(m), close(pf);
-			return seterr(err, "process.consoleSize: %s", errstr(e));
+			return hull_seterr(err, "process.consoleSize: %s", hull_errstr(e));
 		}
 	}
 	// runc sends the pty's name as the body; engines ignore it.
@@ -315,14 +356,12 @@ int hull_terminal(struct hull_plan *p, int *peer, char *err)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &m, sizeof(int));
-	if (sendmsg(p->console_fd, &msg, 0) < 0) {
+	if (sendmsg(console_fd, &msg, MSG_NOSIGNAL) < 0) {
 		int e = errno;
 		close(m), close(pf);
-		return seterr(err, "send the pty master over the console socket: %s", errstr(e));
+		return hull_seterr(err, "send the pty master over the console socket: %s", hull_errstr(e));
 	}
 	close(m);
-	close(p->console_fd);
-	p->console_fd = -1;
 	*peer = pf;
 	return 0;
 }
@@ -330,12 +369,12 @@ int hull_terminal(struct hull_plan *p, int *peer, char *err)
 int hull_controlling(int peer, char *err)
 {
 	if (setsid() < 0)
-		return seterr(err, "setsid: %s", errstr(errno));
+		return hull_seterr(err, "setsid: %s", hull_errstr(errno));
 	if (ioctl(peer, TIOCSCTTY, 0) < 0)
-		return seterr(err, "make the pty the controlling terminal: %s", errstr(errno));
+		return hull_seterr(err, "make the pty the controlling terminal: %s", hull_errstr(errno));
 	for (int fd = 0; fd <= 2; fd++)
 		if (dup3(peer, fd, 0) < 0)
-			return seterr(err, "pty as stdio: %s", errstr(errno));
+			return hull_seterr(err, "pty as stdio: %s", hull_errstr(errno));
 	return 0;
 }
 
@@ -367,7 +406,7 @@ static int set_rlimits(struct hull_plan *p, char *err)
 	for (int i = 0; i < p->nrlimits; i++) {
 		uint64_t r[2] = {p->rlimits[i].soft, p->rlimits[i].hard};
 		if (syscall(SYS_prlimit64, 0, p->rlimits[i].type, r, NULL) < 0)
-			return seterr(err, "process.rlimits[%d]: %s", i, errstr(errno));
+			return hull_seterr(err, "process.rlimits[%d]: %s", i, hull_errstr(errno));
 	}
 	return 0;
 }
@@ -380,7 +419,7 @@ static int drop_bounding(uint64_t keep, char *err)
 		if (keep & (1ULL << c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-			return seterr(err, "process.capabilities.bounding: dropping capability %d: %s", c, errstr(errno));
+			return hull_seterr(err, "process.capabilities.bounding: dropping capability %d: %s", c, hull_errstr(errno));
 	}
 	return 0;
 }
@@ -391,7 +430,7 @@ static int drop_bounding(uint64_t keep, char *err)
 static int set_user(struct hull_plan *p, char *err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return seterr(err, "process.user: keep capabilities: %s", errstr(errno));
+		return hull_seterr(err, "process.user: keep capabilities: %s", hull_errstr(errno));
 	if (syscall(SYS_setgroups, p->ngids, p->gids) < 0) {
 		// Without CAP_SETGID in the user namespace, or with setgroups
 		// denied, only an empty list matching the current one is fine.
@@ -402,15 +441,15 @@ static int set_user(struct hull_plan *p, char *err)
 			list[0] = '\0';
 			for (int i = 0; i < p->ngids && o + 12 < sizeof(list); i++)
 				o += snprintf(list + o, sizeof(list) - o, "%s%u", i ? " " : "", p->gids[i]);
-			return seterr(err, "process.user.additionalGids [%s]: setgroups: %s", list, errstr(e));
+			return hull_seterr(err, "process.user.additionalGids [%s]: setgroups: %s", list, hull_errstr(e));
 		}
 	}
 	if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
-		return seterr(err, "process.user.gid %u: %s (is it mapped in the user namespace?)", p->gid, errstr(errno));
+		return hull_seterr(err, "process.user.gid %u: %s (is it mapped in the user namespace?)", p->gid, hull_errstr(errno));
 	if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
-		return seterr(err, "process.user.uid %u: %s (is it mapped in the user namespace?)", p->uid, errstr(errno));
+		return hull_seterr(err, "process.user.uid %u: %s (is it mapped in the user namespace?)", p->uid, hull_errstr(errno));
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		return seterr(err, "process.user: %s", errstr(errno));
+		return hull_seterr(err, "process.user: %s", hull_errstr(errno));
 	return 0;
 }
 
@@ -431,14 +470,14 @@ static int set_caps(struct hull_plan *p, char *err)
 		{(uint32_t)(p->effective >> 32), (uint32_t)(p->permitted >> 32), (uint32_t)(p->inheritable >> 32)},
 	};
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return seterr(err, "process.capabilities: capset: %s", errstr(errno));
+		return hull_seterr(err, "process.capabilities: capset: %s", hull_errstr(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return seterr(err, "process.capabilities.ambient: clearing: %s", errstr(errno));
+		return hull_seterr(err, "process.capabilities.ambient: clearing: %s", hull_errstr(errno));
 	for (int c = 0; c < 64; c++) {
 		if (!(p->ambient & (1ULL << c)))
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			return seterr(err, "process.capabilities.ambient: raising capability %d (it must also be permitted and inheritable): %s", c, errstr(errno));
+			return hull_seterr(err, "process.capabilities.ambient: raising capability %d (it must also be permitted and inheritable): %s", c, hull_errstr(errno));
 	}
 	return 0;
 }
@@ -449,15 +488,15 @@ static int set_caps(struct hull_plan *p, char *err)
 static int set_cwd(const char *cwd, char *err)
 {
 	char q[PATH_MAX + 16];
-	quote(q, sizeof(q), cwd);
+	hull_quote(q, sizeof(q), cwd);
 	if (chdir(cwd) < 0)
-		return seterr(err, "process.cwd %s: %s", q, errstr(errno));
+		return hull_seterr(err, "process.cwd %s: %s", q, hull_errstr(errno));
 	static char buf[PATH_MAX];
 	long n = syscall(SYS_getcwd, buf, sizeof(buf));
 	if (n < 0)
-		return seterr(err, "process.cwd %s: outside the container's root filesystem (%s)", q, errstr(errno));
+		return hull_seterr(err, "process.cwd %s: outside the container's root filesystem (%s)", q, hull_errstr(errno));
 	if (buf[0] != '/')
-		return seterr(err, "process.cwd %s: resolves outside the container's root filesystem", q);
+		return hull_seterr(err, "process.cwd %s: resolves outside the container's root filesystem", q);
 	return 0;
 }
 
@@ -470,7 +509,7 @@ int hull_confine(struct hull_plan *p, char *err)
 	    set_user(p, err) < 0 || set_caps(p, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return seterr(err, "process.noNewPrivileges: %s", errstr(errno));
+		return hull_seterr(err, "process.noNewPrivileges: %s", hull_errstr(errno));
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
 	return set_cwd(p->cwd, err);
@@ -483,7 +522,7 @@ static int executable(const char *path, char *detail, size_t n, int *notexist)
 	*notexist = 0;
 	if (stat(path, &st) < 0) {
 		*notexist = errno == ENOENT;
-		snprintf(detail, n, "stat %s: %s", path, errstr(errno));
+		snprintf(detail, n, "stat %s: %s", path, hull_errstr(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -492,7 +531,7 @@ static int executable(const char *path, char *detail, size_t n, int *notexist)
 	}
 	// access(2) checks the real uid: the process's own user by now.
 	if (access(path, X_OK) < 0) {
-		snprintf(detail, n, "stat %s: %s", path, errstr(errno));
+		snprintf(detail, n, "stat %s: %s", path, hull_errstr(errno));
 		return -1;
 	}
 	return 0;
@@ -507,10 +546,10 @@ int hull_lookpath(struct hull_plan *p, char **out, char *err)
 	const char *file = p->argv[0];
 	char q[PATH_MAX + 16], detail[2 * PATH_MAX];
 	int notexist;
-	quote(q, sizeof(q), file);
+	hull_quote(q, sizeof(q), file);
 	if (strchr(file, '/') != NULL) {
 		if (executable(file, detail, sizeof(detail), &notexist) < 0)
-			return seterr(err, "exec: %s: %s", q, detail);
+			return hull_seterr(err, "exec: %s: %s", q, detail);
 		*out = (char *)file;
 		return 0;
 	}
@@ -538,8 +577,8 @@ int hull_lookpath(struct hull_plan *p, char **out, char *err)
 		dir = end ? end + 1 : NULL;
 	}
 	if (first[0] != '\0')
-		return seterr(err, "exec: %s: %s", q, first);
-	return seterr(err, "exec: %s: executable file not found in $PATH", q);
+		return hull_seterr(err, "exec: %s: %s", q, first);
+	return hull_seterr(err, "exec: %s: executable file not found in $PATH", q);
 }
 
 void hull_json_error(int fd, const char *msg)
@@ -560,7 +599,7 @@ void hull_json_error(int fd, const char *msg)
 	}
 }
 
-static int read_full(int fd, void *buf, size_t n)
+int hull_read_full(int fd, void *buf, size_t n)
 {
 	for (size_t got = 0; got < n;) {
 		ssize_t r = read(fd, (char *)buf + got, n - got);
@@ -573,85 +612,126 @@ static int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-static long long now_ns(void)
+long long hull_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void die(int fd, const char *msg)
+void hull_die(int fd, const char *msg)
 {
 	hull_json_error(fd, msg);
 	_exit(1);
 }
 
-void hull_exec_main(int fd)
+struct hull_plan *hull_read_plan(int fd)
 {
 	char err[HULL_ERRLEN];
-	long long started = now_ns();
 	// The plan: a u32 length, then its records. A parent gone before it
 	// is sent leaves nobody to report to.
 	unsigned char lenb[4];
-	if (read_full(fd, lenb, 4) < 0)
+	if (hull_read_full(fd, lenb, 4) < 0)
 		_exit(1);
 	size_t len = rd32(lenb);
 	if (len > (16u << 20))
-		die(fd, "decode the plan: too large");
+		hull_die(fd, "decode the plan: too large");
 	char *buf = malloc(len);
 	if (buf == NULL)
-		die(fd, "decode the plan: cannot allocate memory");
-	if (read_full(fd, buf, len) < 0)
+		hull_die(fd, "decode the plan: cannot allocate memory");
+	if (hull_read_full(fd, buf, len) < 0)
 		_exit(1);
 	struct hull_plan *p = hull_plan_parse(buf, len, err);
 	if (p == NULL)
-		die(fd, err);
+		hull_die(fd, err);
 	free(buf);
-	// Then wait for the parent's {"type":"placed"}: until then the process
-	// is not in the container's cgroup.
+	return p;
+}
+
+// hull_wait_line reads one JSON line from the parent and checks it is the
+// message want (e.g. "\"placed\""). A parent gone meanwhile means exit.
+int hull_wait_line(int fd, const char *want)
+{
 	char line[256];
 	size_t n = 0;
 	while (n < sizeof(line) - 1) {
-		if (read_full(fd, line + n, 1) < 0)
+		if (hull_read_full(fd, line + n, 1) < 0)
 			_exit(1);
 		if (line[n++] == '\n')
 			break;
 	}
 	line[n] = '\0';
-	if (strstr(line, "\"placed\"") == NULL)
+	if (strstr(line, want) == NULL)
 		_exit(1);
-	long long placed = now_ns();
-	if (p->terminal) {
-		int peer = -1;
-		if (hull_terminal(p, &peer, err) < 0 || hull_controlling(peer, err) < 0)
-			die(fd, err);
+	return 0;
+}
+
+// hull_finish is the end of every init: the process's own steps, ready,
+// the wait for start (a created container) and exec. It never returns.
+void hull_finish(int fd, struct hull_plan *p, int peer, long long started, long long placed)
+{
+	char err[HULL_ERRLEN];
+	if (peer >= 0) {
+		if (hull_controlling(peer, err) < 0)
+			hull_die(fd, err);
 		if (peer > 2)
 			close(peer);
 	}
 	if (hull_confine(p, err) < 0)
-		die(fd, err);
-	long long confined = now_ns();
+		hull_die(fd, err);
+	long long confined = hull_now_ns();
 	char *path;
 	if (hull_lookpath(p, &path, err) < 0)
-		die(fd, err);
+		hull_die(fd, err);
 	// No fd of hull's may reach the payload (CVE-2024-21626): everything
 	// from the first of ours up is close-on-exec; the preserved fds stay.
 	if (syscall(SYS_close_range, p->close_from, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-		seterr(err, "mark fds close-on-exec: %s", errstr(errno));
-		die(fd, err);
+		hull_seterr(err, "mark fds close-on-exec: %s", hull_errstr(errno));
+		hull_die(fd, err);
 	}
 	dprintf(fd, "{\"type\":\"ready\",\"marks\":[{\"name\":\"init: started (C)\",\"at\":%lld},"
 		    "{\"name\":\"init: placed\",\"at\":%lld},{\"name\":\"init: process confined\",\"at\":%lld}]}\n",
 		started, placed, confined);
 	close(fd);
+	if (p->fifo_fd >= 0) {
+		// Block until `hull start` writes a byte. From here on nobody
+		// reads the sync socket: the container's stderr is where a
+		// failure can still be seen.
+		char b;
+		for (;;) {
+			ssize_t r = read(p->fifo_fd, &b, 1);
+			if (r == 1)
+				break;
+			if (r < 0 && errno == EINTR)
+				continue;
+			dprintf(2, "hull init: wait for start on the exec fifo: %s\n", r < 0 ? hull_errstr(errno) : "end of file");
+			_exit(1);
+		}
+		close(p->fifo_fd);
+	}
 	hull_execve(p, path, err);
 	dprintf(2, "hull init: %s\n", err);
 	_exit(127);
+}
+
+void hull_exec_main(int fd)
+{
+	char err[HULL_ERRLEN];
+	long long started = hull_now_ns();
+	struct hull_plan *p = hull_read_plan(fd);
+	// Then wait for the parent's {"type":"placed"}: until then the process
+	// is not in the container's cgroup.
+	hull_wait_line(fd, "\"placed\"");
+	long long placed = hull_now_ns();
+	int peer = -1;
+	if (p->terminal && hull_terminal(p, &peer, err) < 0)
+		hull_die(fd, err);
+	hull_finish(fd, p, peer, started, placed);
 }
 
 void hull_execve(struct hull_plan *p, const char *path, char *err)
 {
 	execve(path, p->argv, p->envp);
 	char q[PATH_MAX + 16];
-	seterr(err, "exec %s: %s", quote(q, sizeof(q), path), errstr(errno));
+	hull_seterr(err, "exec %s: %s", hull_quote(q, sizeof(q), path), hull_errstr(errno));
 }

@@ -66,9 +66,13 @@ __attribute__((constructor)) static void hull_cinit(void)
 		fail("making the init non-dumpable before joining", "any", errno);
 	hull_save_nofile();
 	join_namespaces(getenv("_HULL_SETNS"));
-	// An exec's init is all C: the Go runtime never starts in it.
-	if (getenv("_HULL_CINIT") != NULL)
+	// The init of an exec, and of a container the parent builds, is all
+	// C: the Go runtime never starts in it.
+	const char *mode = getenv("_HULL_CINIT");
+	if (mode != NULL && strcmp(mode, "exec") == 0)
 		hull_exec_main(atoi(sync));
+	if (mode != NULL && strcmp(mode, "create") == 0)
+		hull_create_main(atoi(sync));
 }
 
 static void join_namespaces(const char *spec)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -43,7 +44,15 @@ func (r *preparer) cgroups() (*cgroupHost, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect the cgroup layout: %w", err)
 	}
-	own, err := os.ReadFile("/proc/self/cgroup")
+	self := "self"
+	if r.o.Placed != nil {
+		pid, err := r.o.Placed()
+		if err != nil {
+			return nil, err
+		}
+		self = strconv.Itoa(pid)
+	}
+	own, err := os.ReadFile("/proc/" + self + "/cgroup")
 	if err != nil {
 		return nil, fmt.Errorf("detect the cgroup layout: %w", err)
 	}

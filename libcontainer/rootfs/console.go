@@ -15,21 +15,27 @@ import (
 // or anything else the image could use to send the mount elsewhere
 // (CVE-2025-52565). A missing /dev/console is created.
 func MountConsole(slave *os.File) error {
-	if err := checkPtySlave(slave); err != nil {
-		return fmt.Errorf("process.terminal: %w", err)
-	}
-	if err := mountConsole(slave); err != nil {
-		return fmt.Errorf("process.terminal: mount the pty on /dev/console: %w", err)
-	}
-	return nil
-}
-
-func mountConsole(slave *os.File) error {
 	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	return MountConsoleAt(root, slave)
+}
+
+// MountConsoleAt is MountConsole for the container's root at the handle
+// root, before the root is switched (the parent's building thread).
+func MountConsoleAt(root, slave *os.File) error {
+	if err := checkPtySlave(slave); err != nil {
+		return fmt.Errorf("process.terminal: %w", err)
+	}
+	if err := mountConsole(root, slave); err != nil {
+		return fmt.Errorf("process.terminal: mount the pty on /dev/console: %w", err)
+	}
+	return nil
+}
+
+func mountConsole(root, slave *os.File) error {
 	dev, err := openInRoot(root, "dev")
 	if err != nil {
 		return err
@@ -74,4 +80,28 @@ func checkPtySlave(f *os.File) error {
 			fileKind(st.Mode), major, unix.Minor(st.Rdev), sfs.Type)
 	}
 	return nil
+}
+
+// OpenPtmx opens the container's /dev/ptmx, for a new pty in its devpts,
+// through the root handle: resolved inside the rootfs (it is a symlink to
+// pts/ptmx) and checked to be the ptmx character device (5:2).
+func (rt *Root) OpenPtmx() (*os.File, error) {
+	h, err := openInRoot(rt.r.root, "dev/ptmx")
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	f, err := os.OpenFile(procFdPath(h), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	st, err := fstat(f)
+	if err == nil && (st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 5 || unix.Minor(st.Rdev) != 2) {
+		err = fmt.Errorf("/dev/ptmx is a %s %d:%d, not the pty multiplexer", fileKind(st.Mode), unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

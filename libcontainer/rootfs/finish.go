@@ -21,6 +21,12 @@ func Finish(p *spec.Plan) error {
 		return err
 	}
 	defer root.Close()
+	return FinishAt(p, root)
+}
+
+// FinishAt is Finish for the container's root at the handle root, before
+// the root is switched (the parent's building thread).
+func FinishAt(p *spec.Plan, root *os.File) error {
 	for i, path := range p.ReadonlyPaths {
 		if err := readonlyPath(root, path); err != nil {
 			return fieldError("linux.readonlyPaths", i, path, err)

@@ -217,12 +217,22 @@ func (r *preparer) mountNewAt(dst *os.File, rel string, m *spec.Mount, flags uin
 	if deferReadonly(m) {
 		flags &^= unix.MS_RDONLY
 	}
-	src := m.Source
-	if src == "" {
-		src = m.Type
-	}
-	if err := unix.Mount(src, procFdPath(dst), m.Type, flags&^propagationFlags, data); err != nil {
-		return sysErr("mount", err)
+	if fc, err := r.context(m.Type); err != nil {
+		return err
+	} else if fc != nil {
+		err := mountFromContext(fc, dst, flags&^propagationFlags, data)
+		fc.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		src := m.Source
+		if src == "" {
+			src = m.Type
+		}
+		if err := unix.Mount(src, procFdPath(dst), m.Type, flags&^propagationFlags, data); err != nil {
+			return sysErr("mount", err)
+		}
 	}
 	if len(m.Propagation) == 0 {
 		return nil
@@ -327,4 +337,97 @@ func checkProcDest(inner, fsType string, srcMagic int64) error {
 		return nil
 	}
 	return fmt.Errorf("%s is inside /proc, where only %s may be mounted over", inner, strings.Join(lxcfs, ", "))
+}
+
+// context gets the filesystem context of a mount that must be made in the
+// container's own pid or cgroup namespace (Options.Context), or nil when
+// mount(2) here makes the right one.
+func (r *preparer) context(fsType string) (*os.File, error) {
+	if r.o.Context == nil {
+		return nil, nil
+	}
+	switch fsType {
+	case "proc":
+	case "cgroup", "cgroup2":
+		if !newCgroupNS(r.p) {
+			return nil, nil
+		}
+	default:
+		return nil, nil
+	}
+	fc, err := r.o.Context(fsType)
+	if err != nil {
+		return nil, fmt.Errorf("a %s made in the container's namespaces: %w", fsType, err)
+	}
+	return fc, nil
+}
+
+func newCgroupNS(p *spec.Plan) bool {
+	for _, ns := range p.Namespaces {
+		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// mountFromContext configures the filesystem context fc with a mount's
+// data (comma-separated key=value and flag options), creates the
+// filesystem and attaches it at dst with the mount's flags.
+func mountFromContext(fc, dst *os.File, flags uintptr, data string) error {
+	fd := int(fc.Fd())
+	for opt := range strings.SplitSeq(data, ",") {
+		if opt == "" {
+			continue
+		}
+		var err error
+		if k, v, ok := strings.Cut(opt, "="); ok {
+			err = unix.FsconfigSetString(fd, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fd, opt)
+		}
+		if err != nil {
+			return fmt.Errorf("option %q: %w", opt, sysErr("fsconfig", err))
+		}
+	}
+	sb := []struct {
+		flag uintptr
+		name string
+	}{{unix.MS_SYNCHRONOUS, "sync"}, {unix.MS_DIRSYNC, "dirsync"}, {unix.MS_LAZYTIME, "lazytime"}, {unix.MS_MANDLOCK, "mand"}}
+	for _, f := range sb {
+		if flags&f.flag != 0 {
+			if err := unix.FsconfigSetFlag(fd, f.name); err != nil {
+				return fmt.Errorf("option %q: %w", f.name, sysErr("fsconfig", err))
+			}
+		}
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return sysErr("fsconfig create", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, int(mountAttrs(flags)))
+	if err != nil {
+		return kernelHint("fsmount", err)
+	}
+	m := os.NewFile(uintptr(mfd), "detached:"+fc.Name())
+	defer m.Close()
+	return attachMount(m, dst)
+}
+
+// mountAttrs turns the per-mount MS_* flags into MOUNT_ATTR_* ones.
+func mountAttrs(flags uintptr) uint {
+	var a uint
+	for _, f := range []struct {
+		ms   uintptr
+		attr uint
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME}, {unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+	} {
+		if flags&f.ms != 0 {
+			a |= f.attr
+		}
+	}
+	return a
 }

@@ -42,6 +42,17 @@ type Options struct {
 	// the rootfs: where the prestart/createRuntime hooks must have run and
 	// the createContainer hooks run.
 	BeforePivot func() error
+	// Context, when set, makes the filesystem context of a procfs, or of a
+	// cgroupfs in a new cgroup namespace, in the namespaces of the process
+	// that becomes the container: the caller is then a thread of the
+	// parent (Begin), which shares the container's mount, network, IPC and
+	// UTS namespaces but not its pid and cgroup ones. The mount is made
+	// from the context.
+	Context func(fsType string) (*os.File, error)
+	// Placed, when set, waits until the container's process is in its
+	// cgroups and returns its pid: the v1 view of /sys/fs/cgroup binds that
+	// process's cgroups (by default the caller's).
+	Placed func() (int, error)
 }
 
 // preparer carries what every step of Prepare needs.
@@ -53,52 +64,88 @@ type preparer struct {
 	cg     *cgroupHost
 }
 
-// Prepare builds the container's filesystem and switches the init's root to
-// it. In order: "/" is made recursively slave (or per
-// linux.rootfsPropagation) so nothing leaks to the host, the rootfs is
-// bind-mounted onto itself, every mounts[] entry is mounted in order, /dev
-// is populated (unless /dev is a bind mount), Options.BeforePivot runs, and
-// the root is switched with pivot_root (or MS_MOVE and chroot with
-// NoPivot). The working directory is "/" of the container afterwards.
-func Prepare(p *spec.Plan, o Options) error {
+// Root is a root filesystem being built: root.path bind-mounted onto itself
+// in the caller's mount namespace, and an O_PATH handle to it.
+type Root struct {
+	r     *preparer
+	after uintptr
+}
+
+// Begin makes "/" recursively slave (or per linux.rootfsPropagation) so
+// nothing leaks to the host, gives the mount holding the rootfs a
+// non-shared propagation, and bind-mounts the rootfs onto itself.
+func Begin(p *spec.Plan, o Options) (*Root, error) {
 	if p.Rootfs == "" || !path.IsAbs(p.Rootfs) {
-		return fmt.Errorf("root.path %q: must be an absolute path", p.Rootfs)
+		return nil, fmt.Errorf("root.path %q: must be an absolute path", p.Rootfs)
 	}
 	r := &preparer{p: p, o: o, rootfs: path.Clean(p.Rootfs)}
 	// Until pivot_root, open files are named to mount(2) and read back
 	// through /proc/self/fd: it must be a real procfs.
 	var sfs unix.Statfs_t
 	if err := unix.Statfs("/proc/self/fd", &sfs); err != nil || sfs.Type != unix.PROC_SUPER_MAGIC {
-		return errors.New("/proc of the runtime's mount namespace is not a procfs: mount one there")
+		return nil, errors.New("/proc of the runtime's mount namespace is not a procfs: mount one there")
 	}
 	first, parent, after := rootPropagation(p.RootPropagation)
 	if err := unix.Mount("", "/", "", first, ""); err != nil {
-		return fmt.Errorf("linux.rootfsPropagation: make / %s: %w", propName(first), sysErr("mount", err))
+		return nil, fmt.Errorf("linux.rootfsPropagation: make / %s: %w", propName(first), sysErr("mount", err))
 	}
 	if err := makeParentMountPrivate(r.rootfs, parent); err != nil {
-		return fmt.Errorf("linux.rootfsPropagation: %w", err)
+		return nil, fmt.Errorf("linux.rootfsPropagation: %w", err)
 	}
 	if err := unix.Mount(r.rootfs, r.rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("root.path %q: bind-mount onto itself: %w", r.rootfs, sysErr("mount", err))
+		return nil, fmt.Errorf("root.path %q: bind-mount onto itself: %w", r.rootfs, sysErr("mount", err))
 	}
 	root, err := os.OpenFile(r.rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("root.path: %w", err)
+		return nil, fmt.Errorf("root.path: %w", err)
 	}
-	defer root.Close()
 	r.root = root
+	return &Root{r: r, after: after}, nil
+}
 
-	for i := range p.Mounts {
-		if err := r.mount(&p.Mounts[i]); err != nil {
-			return mountError(i, &p.Mounts[i], err)
+// Handle is the O_PATH handle to the rootfs.
+func (rt *Root) Handle() *os.File { return rt.r.root }
+
+// Close closes the handle.
+func (rt *Root) Close() { rt.r.root.Close() }
+
+// AfterPropagation is the propagation linux.rootfsPropagation (prop) asks
+// of "/" once the root is switched (0: none), and its name for messages.
+func AfterPropagation(prop uintptr) (uintptr, string) {
+	_, _, after := rootPropagation(prop)
+	return after, propName(after)
+}
+
+// Mounts performs every mounts[] entry in order, then populates /dev
+// (unless /dev is a bind mount).
+func (rt *Root) Mounts() error {
+	r := rt.r
+	for i := range r.p.Mounts {
+		if err := r.mount(&r.p.Mounts[i]); err != nil {
+			return mountError(i, &r.p.Mounts[i], err)
 		}
 	}
-	if needsDevSetup(p) {
-		if err := r.setupDev(); err != nil {
-			return err
-		}
+	if needsDevSetup(r.p) {
+		return r.setupDev()
 	}
-	if err := unix.Fchdir(int(root.Fd())); err != nil {
+	return nil
+}
+
+// Prepare builds the container's filesystem and switches the init's root to
+// it: Begin, Mounts, Options.BeforePivot (run with the working directory at
+// the rootfs), then pivot_root (or MS_MOVE and chroot with NoPivot). The
+// working directory is "/" of the container afterwards.
+func Prepare(p *spec.Plan, o Options) error {
+	rt, err := Begin(p, o)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if err := rt.Mounts(); err != nil {
+		return err
+	}
+	r := rt.r
+	if err := unix.Fchdir(int(r.root.Fd())); err != nil {
 		return fmt.Errorf("root.path %q: chdir: %w", r.rootfs, err)
 	}
 	if o.BeforePivot != nil {
@@ -109,14 +156,14 @@ func Prepare(p *spec.Plan, o Options) error {
 	if o.NoPivot {
 		err = moveRoot(r.rootfs)
 	} else {
-		err = pivotRoot(root)
+		err = pivotRoot(r.root)
 	}
 	if err != nil {
 		return fmt.Errorf("root.path %q: switch root: %w", r.rootfs, err)
 	}
-	if after != 0 {
-		if err := unix.Mount("", "/", "", after, ""); err != nil {
-			return fmt.Errorf("linux.rootfsPropagation: make / %s: %w", propName(after), sysErr("mount", err))
+	if rt.after != 0 {
+		if err := unix.Mount("", "/", "", rt.after, ""); err != nil {
+			return fmt.Errorf("linux.rootfsPropagation: make / %s: %w", propName(rt.after), sysErr("mount", err))
 		}
 	}
 	return nil

@@ -3,7 +3,8 @@
 //
 //	parent -> init   {"type":"plan", "plan":{...}, "init":{...}}
 //	                 everything the init does: it never reads config.json.
-//	                 An exec's init, which is all C, gets instead a uint32
+//	                 An init that is all C (exec's, and create's when the
+//	                 parent builds the filesystem) gets instead a uint32
 //	                 length and libcontainer/cinit's encoded plan.
 //	parent -> init   {"type":"placed"}
 //	                 the init is in its cgroup and may go on
