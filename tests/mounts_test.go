@@ -3,6 +3,7 @@ package tests
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,25 @@ func TestMountTmpfsOptions(t *testing.T) {
 	m := mountAt(t, containerMounts(b), "/data")
 	if m.fsType != "tmpfs" || !m.hasOption("nosuid") || !m.hasOption("size=1024k") || !m.hasOption("rw") {
 		t.Errorf("/data: %+v, want tmpfs rw,nosuid with size=1024k", m)
+	}
+}
+
+// Every mount of the config appears in the container's mountinfo with the
+// source and type the config gave, as engines and the runtime-tools suite
+// look them up: procfs and cgroupfs too, which hull may make from a
+// filesystem context the init hands over rather than with mount(2).
+func TestMountSourcesAsConfigured(t *testing.T) {
+	b := newBundle(t)
+	b.addMount(specs.Mount{Destination: "/srv/proc2", Type: "proc", Source: "myproc"})
+	mounts := containerMounts(b)
+	for _, m := range b.spec.Mounts {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") || m.Type == "cgroup" {
+			continue // a bind shows its source's device; the cgroup mount is a tmpfs here on v1
+		}
+		got := mountAt(t, mounts, m.Destination)
+		if got.source != m.Source || got.fsType != m.Type {
+			t.Errorf("%s: source %q type %q in mountinfo, want %q %q", m.Destination, got.source, got.fsType, m.Source, m.Type)
+		}
 	}
 }
 

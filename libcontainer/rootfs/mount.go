@@ -217,22 +217,20 @@ func (r *preparer) mountNewAt(dst *os.File, rel string, m *spec.Mount, flags uin
 	if deferReadonly(m) {
 		flags &^= unix.MS_RDONLY
 	}
+	src := m.Source
+	if src == "" {
+		src = m.Type
+	}
 	if fc, err := r.context(m.Type); err != nil {
 		return err
 	} else if fc != nil {
-		err := mountFromContext(fc, dst, flags&^propagationFlags, data)
+		err := mountFromContext(fc, dst, src, flags&^propagationFlags, data)
 		fc.Close()
 		if err != nil {
 			return err
 		}
-	} else {
-		src := m.Source
-		if src == "" {
-			src = m.Type
-		}
-		if err := unix.Mount(src, procFdPath(dst), m.Type, flags&^propagationFlags, data); err != nil {
-			return sysErr("mount", err)
-		}
+	} else if err := unix.Mount(src, procFdPath(dst), m.Type, flags&^propagationFlags, data); err != nil {
+		return sysErr("mount", err)
 	}
 	if len(m.Propagation) == 0 {
 		return nil
@@ -372,10 +370,14 @@ func newCgroupNS(p *spec.Plan) bool {
 }
 
 // mountFromContext configures the filesystem context fc with a mount's
-// data (comma-separated key=value and flag options), creates the
-// filesystem and attaches it at dst with the mount's flags.
-func mountFromContext(fc, dst *os.File, flags uintptr, data string) error {
+// source (what mountinfo shows, as mount(2) would) and data
+// (comma-separated key=value and flag options), creates the filesystem and
+// attaches it at dst with the mount's flags.
+func mountFromContext(fc, dst *os.File, src string, flags uintptr, data string) error {
 	fd := int(fc.Fd())
+	if err := unix.FsconfigSetString(fd, "source", src); err != nil {
+		return fmt.Errorf("source %q: %w", src, sysErr("fsconfig", err))
+	}
 	for opt := range strings.SplitSeq(data, ",") {
 		if opt == "" {
 			continue
