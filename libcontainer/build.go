@@ -38,7 +38,7 @@ import (
 type threadBuild struct {
 	p       *spec.Plan
 	opts    rootfs.Options
-	console *os.File // the --console-socket, for process.terminal
+	console *os.File // the --console-socket, for process.terminal, set before spawn
 
 	sock  *os.File // the parent's end of the SOCK_SEQPACKET socketpair
 	child *os.File // the init's end
@@ -50,6 +50,7 @@ type threadBuild struct {
 	after     uintptr
 	afterName string
 
+	request chan spawnRequest
 	spawned chan spawnResult
 	placed  chan struct{}
 	mounted chan error
@@ -91,42 +92,87 @@ func buildsOnThread(p *spec.Plan, noPivot bool) bool {
 	return newMount
 }
 
-func newThreadBuild(p *spec.Plan, opts rootfs.Options, console *os.File) (*threadBuild, error) {
+// newThreadBuild starts the building thread at once: it makes the
+// namespaces and begins the rootfs while the caller records the state and
+// makes the cgroups, then waits for spawn. Nothing it makes outlives it.
+// threadNamespaces are the new namespaces of p the building thread makes.
+func threadNamespaces(p *spec.Plan) uintptr {
+	var flags uintptr
+	for _, ns := range p.Namespaces {
+		if ns.Path == "" && ns.Flag&(unix.CLONE_NEWNS|unix.CLONE_NEWUTS|unix.CLONE_NEWIPC|unix.CLONE_NEWNET) != 0 {
+			flags |= ns.Flag
+		}
+	}
+	return flags
+}
+
+func newThreadBuild(p *spec.Plan, opts rootfs.Options, unshare uintptr) (*threadBuild, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("build socket: %w", err)
 	}
-	return &threadBuild{
-		p: p, opts: opts, console: console,
+	b := &threadBuild{
+		p: p, opts: opts, unshare: unshare,
 		sock:    os.NewFile(uintptr(pair[0]), "build-parent"),
 		child:   os.NewFile(uintptr(pair[1]), "build-child"),
+		request: make(chan spawnRequest),
 		spawned: make(chan spawnResult, 1),
 		placed:  make(chan struct{}),
 		mounted: make(chan error, 1),
 		hooked:  make(chan struct{}),
 		built:   make(chan error, 1),
 		abort:   make(chan struct{}),
-	}, nil
+	}
+	b.opts.Context, b.opts.Placed = b.context, b.waitPlaced
+	go b.run()
+	return b, nil
 }
 
-// spawn starts the building thread, which makes the namespaces, begins the
-// rootfs and clones the init with files (the rootfs handle goes at
-// rootIndex); it returns once the init exists.
-func (b *threadBuild) spawn(joins []threadJoin, start func(files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error), files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error) {
-	go b.run(joins, start, files, attr)
-	r := <-b.spawned
+// spawnRequest is how to clone the init: the namespaces to join first,
+// the files (the rootfs handle goes at rootIndex) and attributes.
+type spawnRequest struct {
+	joins []threadJoin
+	start func(files []*os.File, attr *syscall.SysProcAttr) (*proc.Child, error)
+	files []*os.File
+	attr  *syscall.SysProcAttr
+}
+
+// spawn has the building thread clone the init; it returns once the init
+// exists.
+func (b *threadBuild) spawn(r spawnRequest) (*proc.Child, error) {
+	b.request <- r
+	res := <-b.spawned
 	b.child.Close()
-	return r.child, r.err
+	return res.child, res.err
 }
 
-func (b *threadBuild) run(joins []threadJoin, start func([]*os.File, *syscall.SysProcAttr) (*proc.Child, error), files []*os.File, attr *syscall.SysProcAttr) {
+func (b *threadBuild) run() {
 	runtime.LockOSThread()
-	rt, child, err := b.begin(joins, start, files, attr)
+	var rt *rootfs.Root
+	err := unix.Unshare(int(b.unshare))
+	if err != nil {
+		err = fmt.Errorf("linux.namespaces: make the container's namespaces: %w", err)
+	} else {
+		rt, err = rootfs.Begin(b.p, b.opts)
+	}
+	var r spawnRequest
+	select {
+	case r = <-b.request:
+	case <-b.abort:
+		if rt != nil {
+			rt.Close()
+		}
+		return
+	}
+	var child *proc.Child
+	if err == nil {
+		defer rt.Close()
+		child, err = b.clone(rt, r)
+	}
 	b.spawned <- spawnResult{child, err}
 	if err != nil {
 		return
 	}
-	defer rt.Close()
 	b.pid = child.Pid
 	// The mounts go on while the parent places the init; only a cgroup
 	// mount waits for that (Options.Placed, context).
@@ -139,26 +185,14 @@ func (b *threadBuild) run(joins []threadJoin, start func([]*os.File, *syscall.Sy
 	b.built <- b.finish(rt)
 }
 
-func (b *threadBuild) begin(joins []threadJoin, start func([]*os.File, *syscall.SysProcAttr) (*proc.Child, error), files []*os.File, attr *syscall.SysProcAttr) (*rootfs.Root, *proc.Child, error) {
-	if err := unix.Unshare(int(b.unshare)); err != nil {
-		return nil, nil, fmt.Errorf("linux.namespaces: make the container's namespaces: %w", err)
-	}
-	for _, j := range joins {
+func (b *threadBuild) clone(rt *rootfs.Root, r spawnRequest) (*proc.Child, error) {
+	for _, j := range r.joins {
 		if err := unix.Setns(int(j.f.Fd()), j.flag); err != nil {
-			return nil, nil, fmt.Errorf("%s: setns: %w", j.field, err)
+			return nil, fmt.Errorf("%s: setns: %w", j.field, err)
 		}
 	}
-	rt, err := rootfs.Begin(b.p, b.opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	files[b.rootIndex] = rt.Handle()
-	child, err := start(files, attr)
-	if err != nil {
-		rt.Close()
-		return nil, nil, err
-	}
-	return rt, child, nil
+	r.files[b.rootIndex] = rt.Handle()
+	return r.start(r.files, r.attr)
 }
 
 // finish is the rest of the container's filesystem and namespaced

@@ -72,6 +72,15 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if o.Gate != nil {
 		<-o.Gate
 	}
+	var tb *threadBuild
+	if buildsOnThread(p, o.NoPivot) {
+		// Its namespaces and the start of the rootfs overlap with the
+		// state and the cgroups below.
+		if tb, err = newThreadBuild(p, rootfs.Options{Console: p.Process.Terminal}, threadNamespaces(p)); err != nil {
+			return nil, err
+		}
+		defer tb.close()
+	}
 	d, err := state.Create(o.Root, o.ID)
 	if err != nil {
 		return nil, err
@@ -168,13 +177,8 @@ func Create(p *spec.Plan, o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if buildsOnThread(p, o.NoPivot) {
-		tb, err := newThreadBuild(p, rootfs.Options{Console: p.Process.Terminal}, init.console)
-		if err != nil {
-			return nil, err
-		}
-		defer tb.close()
-		tb.opts.Context, tb.opts.Placed = tb.context, tb.waitPlaced
+	if tb != nil {
+		tb.console = init.console
 		init.build = tb
 	}
 	cmd, conn, err := init.start()
@@ -415,7 +419,6 @@ func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 	}
 	if s.build != nil {
 		env = append(env, cinit.ModeEnv+"="+cinit.ModeCreate)
-		s.build.unshare = attr.Cloneflags & (unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET)
 		attr.Cloneflags &^= s.build.unshare
 		after, name := rootfs.AfterPropagation(s.plan.RootPropagation)
 		s.buildPlan = &cinit.Build{
@@ -484,7 +487,7 @@ func (s *initSpawn) spawn(env []string, files []*os.File, attr *syscall.SysProcA
 		return proc.Spawn("/proc/self/exe", []string{"hull", "init"}, env, files, attr)
 	}
 	if s.build != nil {
-		return s.build.spawn(s.threadJoins, start, files, attr)
+		return s.build.spawn(spawnRequest{s.threadJoins, start, files, attr})
 	}
 	if len(s.threadJoins) == 0 {
 		return start(files, attr)
