@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hull-oci/hull/libcontainer/cinit"
+	"github.com/hull-oci/hull/libcontainer/initproc"
 	"github.com/hull-oci/hull/libcontainer/proc"
 	"github.com/hull-oci/hull/libcontainer/rootfs"
 	"github.com/hull-oci/hull/libcontainer/spec"
@@ -205,17 +206,7 @@ func (b *threadBuild) finish(rt *rootfs.Root) error {
 			return err
 		}
 	}
-	if p.Hostname != "" {
-		if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
-			return fmt.Errorf("hostname %q: %w", p.Hostname, err)
-		}
-	}
-	if p.Domainname != "" {
-		if err := unix.Setdomainname([]byte(p.Domainname)); err != nil {
-			return fmt.Errorf("domainname %q: %w", p.Domainname, err)
-		}
-	}
-	if err := rootfs.WriteSysctls(p.Sysctl); err != nil {
+	if err := initproc.NamesAndSysctls(p); err != nil {
 		return err
 	}
 	if err := rootfs.FinishAt(p, rt.Handle()); err != nil {

@@ -87,6 +87,9 @@ const char *hull_errstr(int e);
 int hull_seterr(char *err, const char *fmt, ...);
 const char *hull_quote(char *out, size_t n, const char *s);
 int hull_read_full(int fd, void *buf, size_t n);
+// hull_send_fd sends fd over the unix socket sock with SCM_RIGHTS, body as
+// the message.
+int hull_send_fd(int sock, const char *body, int fd);
 long long hull_now_ns(void);
 void hull_die(int fd, const char *msg);
 struct hull_plan *hull_read_plan(int fd);

@@ -343,8 +343,19 @@ int hull_pty(int m, uint32_t rows, uint32_t cols, int console_fd, int *peer, cha
 		}
 	}
 	// runc sends the pty's name as the body; engines ignore it.
-	char name[] = "/dev/ptmx";
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+	if (hull_send_fd(console_fd, "/dev/ptmx", m) < 0) {
+		int e = errno;
+		close(m), close(pf);
+		return hull_seterr(err, "send the pty master over the console socket: %s", hull_errstr(e));
+	}
+	close(m);
+	*peer = pf;
+	return 0;
+}
+
+int hull_send_fd(int sock, const char *body, int fd)
+{
+	struct iovec iov = {.iov_base = (void *)body, .iov_len = strlen(body)};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -355,15 +366,8 @@ int hull_pty(int m, uint32_t rows, uint32_t cols, int console_fd, int *peer, cha
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &m, sizeof(int));
-	if (sendmsg(console_fd, &msg, MSG_NOSIGNAL) < 0) {
-		int e = errno;
-		close(m), close(pf);
-		return hull_seterr(err, "send the pty master over the console socket: %s", hull_errstr(e));
-	}
-	close(m);
-	*peer = pf;
-	return 0;
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
 int hull_controlling(int peer, char *err)

@@ -52,24 +52,6 @@ static ssize_t recv_fd(int sock, char *buf, size_t n, int *fd)
 	return r;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char tag = 'F';
-	struct iovec iov = {.iov_base = &tag, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
-
 // placed waits, once, for the parent's "placed": then this process is in
 // the container's cgroups, and makes its cgroup namespace (rooted at the
 // cgroup its creator is in) and its session keyring.
@@ -123,7 +105,7 @@ static void serve(int fd, struct hull_plan *p, int *peer, long long *placed_at)
 			send(p->fd_sock, reply, (size_t)len, MSG_NOSIGNAL);
 			continue;
 		}
-		int r = send_fd(p->fd_sock, fc);
+		int r = hull_send_fd(p->fd_sock, "F", fc);
 		close(fc);
 		if (r < 0)
 			_exit(1);

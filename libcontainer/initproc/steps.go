@@ -57,17 +57,7 @@ func (s *steps) buildContainer() error {
 			return err
 		}
 	}
-	if p.Hostname != "" {
-		if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
-			return fmt.Errorf("hostname %q: %w", p.Hostname, err)
-		}
-	}
-	if p.Domainname != "" {
-		if err := unix.Setdomainname([]byte(p.Domainname)); err != nil {
-			return fmt.Errorf("domainname %q: %w", p.Domainname, err)
-		}
-	}
-	if err := rootfs.WriteSysctls(p.Sysctl); err != nil {
+	if err := NamesAndSysctls(p); err != nil {
 		return err
 	}
 	if err := rootfs.Finish(p); err != nil {
@@ -119,4 +109,22 @@ func (s *steps) setupTerminal() error {
 		return err
 	}
 	return cinit.Controlling(peer)
+}
+
+// NamesAndSysctls sets hostname and domainname and writes linux.sysctl,
+// from a thread in the container's UTS, network and IPC namespaces (the
+// kernel picks the namespace by the writer's): the Go init's, or the
+// parent's building thread.
+func NamesAndSysctls(p *spec.Plan) error {
+	if p.Hostname != "" {
+		if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
+			return fmt.Errorf("hostname %q: %w", p.Hostname, err)
+		}
+	}
+	if p.Domainname != "" {
+		if err := unix.Setdomainname([]byte(p.Domainname)); err != nil {
+			return fmt.Errorf("domainname %q: %w", p.Domainname, err)
+		}
+	}
+	return rootfs.WriteSysctls(p.Sysctl)
 }
