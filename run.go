@@ -83,8 +83,10 @@ var runCommand = &cli.Command{
 // signal thread, over a millisecond for all 65 here: it runs while the
 // caller reads its config or state, and caught is closed once it is done.
 // The caller waits for it before making anything it would have to clean
-// up (a state directory, a process), so that no signal can kill hull
-// half-way or be lost once the process exists.
+// up (run: the state directory) or letting a process run (exec: the
+// process, cloned meanwhile, waits for the parent and exits if the parent
+// died), so that no signal can kill hull half-way or be lost once the
+// process runs.
 func catchSignals(detach bool) (sigs chan os.Signal, caught chan struct{}) {
 	sigs = make(chan os.Signal, 32)
 	caught = make(chan struct{})

@@ -311,8 +311,6 @@ type initSpawn struct {
 	// beforeClone, if set, runs once the namespaces to join are open and
 	// may veto the clone (exec checks that they belong to the container).
 	beforeClone func() error
-	// gate, if set, is waited on just before the clone (ExecOpts.Gate).
-	gate <-chan struct{}
 	// build, if set, builds the filesystem on a parent thread, and the
 	// init is the C code alone (create), which gets buildPlan.
 	build     *threadBuild
@@ -391,9 +389,6 @@ func (s *initSpawn) start() (*proc.Child, *syncpipe.Conn, error) {
 			parent.Close()
 			return nil, nil, err
 		}
-	}
-	if s.gate != nil {
-		<-s.gate
 	}
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMap(s.plan.UIDMappings)

@@ -23,8 +23,9 @@ type ExecOpts struct {
 	SubCgroups map[string]string
 	// Trace, if set, gets the end of each phase (--debug).
 	Trace *trace.Trace
-	// Gate, if set, is waited on just before the process is cloned (see
-	// CreateOpts.Gate).
+	// Gate, if set, is waited on before the process may run: it exists
+	// by then, but waits for the parent's "placed" message, and exits if
+	// the parent dies first (see CreateOpts.Gate).
 	Gate <-chan struct{}
 }
 
@@ -67,7 +68,7 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 		ID:          c.State.ID,
 		PreserveFDs: o.PreserveFDs,
 		ConsoleFD:   -1,
-	}, trace: o.Trace, gate: o.Gate, cinit: true}
+	}, trace: o.Trace, cinit: true}
 	if len(o.SubCgroups) > 0 && c.cgroup() == nil {
 		return nil, fmt.Errorf("--cgroup: container %s has no cgroup", c.State.ID)
 	}
@@ -107,6 +108,9 @@ func (c *Container) Exec(pr *spec.Process, o ExecOpts) (*Process, error) {
 	if err := join(cmd.Pid); err != nil {
 		killAndReap(cmd)
 		return nil, err
+	}
+	if o.Gate != nil {
+		<-o.Gate
 	}
 	if err := sendPlaced(conn); err != nil {
 		killAndReap(cmd)
