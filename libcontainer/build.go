@@ -48,8 +48,6 @@ type threadBuild struct {
 	// rootIndex is the place of the rootfs handle among the init's files.
 	rootIndex int
 	pid       int // the init's
-	after     uintptr
-	afterName string
 
 	request chan spawnRequest
 	spawned chan spawnResult
@@ -93,9 +91,6 @@ func buildsOnThread(p *spec.Plan, noPivot bool) bool {
 	return newMount
 }
 
-// newThreadBuild starts the building thread at once: it makes the
-// namespaces and begins the rootfs while the caller records the state and
-// makes the cgroups, then waits for spawn. Nothing it makes outlives it.
 // threadNamespaces are the new namespaces of p the building thread makes.
 func threadNamespaces(p *spec.Plan) uintptr {
 	var flags uintptr
@@ -107,6 +102,9 @@ func threadNamespaces(p *spec.Plan) uintptr {
 	return flags
 }
 
+// newThreadBuild starts the building thread at once: it makes the
+// namespaces and begins the rootfs while the caller records the state and
+// makes the cgroups, then waits for spawn. Nothing it makes outlives it.
 func newThreadBuild(p *spec.Plan, opts rootfs.Options, unshare uintptr) (*threadBuild, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -307,8 +305,9 @@ func (b *threadBuild) wait(hooks func() error) error {
 	return <-b.built
 }
 
-// close ends the thread if it still waits, and the parent's socket.
+// close ends the thread if it still waits, and closes the socket.
 func (b *threadBuild) close() {
 	close(b.abort)
 	b.sock.Close()
+	b.child.Close() // already closed once the init exists
 }
