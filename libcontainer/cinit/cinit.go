@@ -64,73 +64,74 @@ type Build struct {
 
 // EncodeBuild is Encode for a container the parent builds.
 func EncodeBuild(pr *spec.Process, b *Build, closeFrom int) []byte {
-	out := Encode(pr, -1, closeFrom)
-	rec := func(tag byte, payload []byte) {
-		out = append(out, tag)
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(payload)))
-		out = append(out, payload...)
-	}
-	i32 := func(v int) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(int32(v))) }
-	rec('B', nil)
-	rec('S', i32(b.FdSock))
-	rec('R', i32(b.Root))
-	rec('x', i32(b.Fifo))
-	rec('o', append([]byte(b.Rootfs), 0))
+	r := records(Encode(pr, -1, closeFrom))
+	r.add('B', nil)
+	r.u32('S', uint32(int32(b.FdSock)))
+	r.u32('R', uint32(int32(b.Root)))
+	r.u32('x', uint32(int32(b.Fifo)))
+	r.str('o', b.Rootfs)
 	if b.UnshareCgroupNS {
-		rec('C', nil)
+		r.add('C', nil)
 	}
 	if b.Keyring != "" {
-		rec('K', append([]byte(b.Keyring), 0))
+		r.str('K', b.Keyring)
 	}
 	if b.AfterPropagation != 0 {
-		rec('A', binary.LittleEndian.AppendUint64(nil, uint64(b.AfterPropagation)))
-		rec('W', append([]byte(b.AfterName), 0))
+		r.add('A', binary.LittleEndian.AppendUint64(nil, uint64(b.AfterPropagation)))
+		r.str('W', b.AfterName)
 	}
 	if b.Terminal {
-		rec('T', nil)
+		r.add('T', nil)
 	}
-	return out
+	return r
 }
+
+// records is a plan being encoded.
+type records []byte
+
+func (r *records) add(tag byte, payload []byte) {
+	*r = append(*r, tag)
+	*r = binary.LittleEndian.AppendUint32(*r, uint32(len(payload)))
+	*r = append(*r, payload...)
+}
+
+func (r *records) str(tag byte, s string) { r.add(tag, append([]byte(s), 0)) }
+
+func (r *records) u32(tag byte, v uint32) { r.add(tag, binary.LittleEndian.AppendUint32(nil, v)) }
 
 // Encode turns pr into the plan the C code reads. consoleFD is the
 // connected --console-socket in the init (with pr.Terminal), closeFrom the
 // first fd the payload does not get.
 func Encode(pr *spec.Process, consoleFD, closeFrom int) []byte {
-	var b []byte
-	rec := func(tag byte, payload []byte) {
-		b = append(b, tag)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
-		b = append(b, payload...)
-	}
-	str := func(tag byte, s string) { rec(tag, append([]byte(s), 0)) }
+	var r records
 	for _, a := range pr.Args {
-		str('a', a)
+		r.str('a', a)
 	}
 	for _, e := range pr.Env {
-		str('e', e)
+		r.str('e', e)
 	}
-	str('d', pr.Cwd)
+	r.str('d', pr.Cwd)
 	for _, rl := range pr.Rlimits {
 		p := binary.LittleEndian.AppendUint32(nil, uint32(rl.Type))
 		p = binary.LittleEndian.AppendUint64(p, rl.Soft)
-		rec('r', binary.LittleEndian.AppendUint64(p, rl.Hard))
+		r.add('r', binary.LittleEndian.AppendUint64(p, rl.Hard))
 	}
 	var caps []byte
 	for _, set := range [][]uint{pr.Caps.Bounding, pr.Caps.Effective, pr.Caps.Permitted, pr.Caps.Inheritable, pr.Caps.Ambient} {
 		caps = binary.LittleEndian.AppendUint64(caps, capMask(set))
 	}
-	rec('c', caps)
+	r.add('c', caps)
 	user := binary.LittleEndian.AppendUint32(nil, pr.UID)
 	user = binary.LittleEndian.AppendUint32(user, pr.GID)
 	for _, g := range pr.AdditionalGids {
 		user = binary.LittleEndian.AppendUint32(user, g)
 	}
-	rec('u', user)
+	r.add('u', user)
 	if pr.NoNewPrivs {
-		rec('n', nil)
+		r.add('n', nil)
 	}
 	if pr.Umask != nil {
-		rec('m', binary.LittleEndian.AppendUint32(nil, *pr.Umask))
+		r.u32('m', *pr.Umask)
 	}
 	if pr.Terminal {
 		t := binary.LittleEndian.AppendUint32(nil, uint32(int32(consoleFD)))
@@ -139,10 +140,10 @@ func Encode(pr *spec.Process, consoleFD, closeFrom int) []byte {
 			rows, cols = uint32(sz.Height), uint32(sz.Width)
 		}
 		t = binary.LittleEndian.AppendUint32(t, rows)
-		rec('t', binary.LittleEndian.AppendUint32(t, cols))
+		r.add('t', binary.LittleEndian.AppendUint32(t, cols))
 	}
-	rec('f', binary.LittleEndian.AppendUint32(nil, uint32(closeFrom)))
-	return b
+	r.u32('f', uint32(closeFrom))
+	return r
 }
 
 // capMask turns capability numbers into a bit mask; the spec package only
