@@ -15,12 +15,7 @@ import (
 // or anything else the image could use to send the mount elsewhere
 // (CVE-2025-52565). A missing /dev/console is created.
 func MountConsole(slave *os.File) error {
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return MountConsoleAt(root, slave)
+	return atRoot(func(root *os.File) error { return MountConsoleAt(root, slave) })
 }
 
 // MountConsoleAt is MountConsole for the container's root at the handle

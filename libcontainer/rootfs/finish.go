@@ -16,12 +16,18 @@ import (
 // read-only, and finally the root itself for root.readonly. Paths that do
 // not exist in the container are skipped, as runc does.
 func Finish(p *spec.Plan) error {
+	return atRoot(func(root *os.File) error { return FinishAt(p, root) })
+}
+
+// atRoot runs f with a handle to "/": the steps that run after pivot_root
+// resolve in the container's root from there.
+func atRoot(f func(root *os.File) error) error {
 	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	return FinishAt(p, root)
+	return f(root)
 }
 
 // FinishAt is Finish for the container's root at the handle root, before
